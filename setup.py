@@ -1,0 +1,22 @@
+"""pip install -e .[test] installs siamrpnpp_core, siamrpnpp_ros and the `siamrpnpp` command."""
+from setuptools import find_packages, setup
+
+setup(
+    name="siamrpnpp",
+    version="0.1.0",
+    description="SiamRPN++ visual object tracking: PyTorch core, evaluation, training and a ROS 2 node",
+    python_requires=">=3.10",
+    packages=find_packages(include=["siamrpnpp_core", "siamrpnpp_core.*", "siamrpnpp_ros", "siamrpnpp_ros.*"]),
+    package_data={"siamrpnpp_core": ["data/*.mp4"]},
+    install_requires=[
+        "torch==2.13.0",  # CPU build from the local wheel on our machines; pinned so pip never pulls CUDA wheels
+        "numpy>=1.24",
+        "opencv-python-headless>=4.8",
+        "safetensors>=0.4",
+        "tqdm>=4.60",
+    ],
+    extras_require={
+        "test": ["pytest>=8", "pytest-timeout>=2.3"],
+    },
+    entry_points={"console_scripts": ["siamrpnpp = siamrpnpp_core.cli:main"]},
+)

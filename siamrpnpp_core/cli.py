@@ -1,0 +1,202 @@
+"""The ``siamrpnpp`` command line: track a video, run the demo, convert weights, list presets."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from dataclasses import replace
+from importlib import resources
+
+import cv2
+from tqdm import tqdm
+
+from .builder import build_tracker
+from .checkpoint import CheckpointError, check_state_dict, read_state_dict, save_safetensors
+from .config import HYPERPARAMETERS, PRESETS, get_preset, with_hyperparameters
+from .model import SiamRPN
+from .sources import open_frames, write_boxes
+from .visualize import draw_result
+
+DEMO_INIT = (510.0, 238.0, 48.0, 84.0)  # the walking person on the right of the packaged clip
+
+
+def parse_box(text: str) -> tuple[float, float, float, float]:
+    """``"x,y,w,h"`` to four floats (argparse type)."""
+    parts = text.replace(" ", "").split(",")
+    try:
+        box = tuple(float(p) for p in parts)
+    except ValueError:
+        box = ()
+    if len(box) != 4:
+        raise argparse.ArgumentTypeError(f"expected X,Y,W,H (four numbers), got {text!r}")
+    return box
+
+
+def _add_tracker_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--weights", help="pysot/mmtracking .pth or .safetensors (default: random init, labelled)")
+    p.add_argument("--preset", default="siamrpn_r50_l234_dwxcorr", choices=sorted(PRESETS))
+    p.add_argument("--hparams", choices=sorted(HYPERPARAMETERS),
+                   help="benchmark hyperparameters (penalty_k, window_influence, lr) instead of the preset's")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
+    p.add_argument("--half", action="store_true", help="float16 inference (CUDA only)")
+    p.add_argument("--long-term", action="store_true", help="long-term mode: enlarge the search region when lost")
+    p.add_argument("--output", help="write one x,y,w,h line per frame (OTB result format)")
+    p.add_argument("--video", help="write an annotated video (e.g. out.mp4)")
+    p.add_argument("--show", action="store_true", help="show frames in a window while tracking")
+    p.add_argument("--max-frames", type=int, help="stop after this many frames")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="siamrpnpp", description="SiamRPN++ visual object tracking.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("track", help="track one target through a video file or image folder")
+    p.add_argument("source", help="video file or folder of images")
+    p.add_argument("--init", required=True, type=parse_box, metavar="X,Y,W,H", help="target box in the first frame")
+    _add_tracker_options(p)
+    p.set_defaults(func=cmd_track)
+
+    p = sub.add_parser("demo", help="track the walking person in the packaged clip")
+    _add_tracker_options(p)
+    p.set_defaults(func=cmd_demo, video_default="demo_tracked.mp4", output_default="demo_boxes.txt")
+
+    p = sub.add_parser("convert", help="write any accepted checkpoint as safetensors (checked against a preset)")
+    p.add_argument("input", help="pysot / mmtracking .pth, training checkpoint or safetensors")
+    p.add_argument("output", help="destination .safetensors")
+    p.add_argument("--preset", default="siamrpn_r50_l234_dwxcorr", choices=sorted(PRESETS))
+    p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser("presets", help="list the named presets and hyperparameter sets")
+    p.set_defaults(func=cmd_presets)
+
+    _add_optional_groups(sub)
+    return parser
+
+
+def _add_optional_groups(sub) -> None:
+    """Subcommand groups living in other modules (evaluation, ...)."""
+    try:
+        from .evaluation.cli import add_parser as add_eval
+    except ImportError:
+        return
+    add_eval(sub)
+
+
+def cmd_track(args) -> int:
+    config = _tracker_config(args)
+    tracker = build_tracker(args.preset, args.weights, args.device, args.half, config)
+    frames = open_frames(args.source)
+    total = len(frames) or None
+    if args.max_frames:
+        total = min(total or args.max_frames, args.max_frames)
+    if tracker.model.convention != "pysot":
+        logging.info("weights from %s: tracking with its crop and anchor conventions", tracker.model.convention)
+    boxes, writer, elapsed, tracked = [], None, 0.0, 0
+    try:
+        for index, frame in enumerate(tqdm(frames, total=total, unit="frame", disable=None)):
+            if args.max_frames and index >= args.max_frames:
+                break
+            if index == 0:
+                tracker.init(frame, args.init)
+                boxes.append(args.init)
+                shown = frame
+            else:
+                start = time.perf_counter()
+                result = tracker.track(frame)
+                elapsed += time.perf_counter() - start
+                tracked += 1
+                boxes.append(result.bbox)
+                shown = draw_result(frame, result, tracked / elapsed if elapsed else None)
+            writer = _write_video(args.video, writer, shown, frames)
+            if args.show:
+                _show(shown)
+    finally:  # an interrupted run still leaves the boxes and video it has so far
+        if writer is not None:
+            writer.release()
+        if args.output and boxes:
+            write_boxes(args.output, boxes)
+    if not boxes:
+        raise ValueError(f"{args.source}: no frames could be read")
+    fps = tracked / elapsed if elapsed else 0.0
+    print(f"tracked {tracked} frames after the first at {fps:.1f} fps ({tracker.device}, {args.preset})")
+    for path in (args.output, args.video):
+        if path:
+            print(f"wrote {path}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    args.source = str(resources.files("siamrpnpp_core") / "data" / "demo.mp4")
+    args.init = DEMO_INIT
+    args.video = args.video or args.video_default
+    args.output = args.output or args.output_default
+    if args.weights is None:
+        print("NOTE: no --weights given, so the network is RANDOMLY INITIALISED: the box will not follow the "
+              "person. Pass published SiamRPN++ weights (pysot model zoo model.pth) with --weights.")
+    return cmd_track(args)
+
+
+def cmd_convert(args) -> int:
+    state, convention = read_state_dict(args.input)
+    check_state_dict(SiamRPN(get_preset(args.preset).model), state, source=args.input)
+    save_safetensors(state, args.output, convention, preset=args.preset, source=os.path.basename(args.input))
+    print(f"wrote {args.output}: {len(state)} tensors, {convention} conventions, preset {args.preset}")
+    return 0
+
+
+def cmd_presets(args) -> int:
+    for name, preset in PRESETS.items():
+        t = preset.tracker
+        print(f"{name:32s} k={t.penalty_k} wi={t.window_influence} lr={t.lr}  {preset.description}")
+    print("\nhyperparameter sets (--hparams): penalty_k, window_influence, lr")
+    for name, values in HYPERPARAMETERS.items():
+        print(f"  {name:24s} {values}")
+    return 0
+
+
+def _tracker_config(args):
+    config = get_preset(args.preset).tracker
+    if args.hparams:
+        config = with_hyperparameters(config, args.hparams)
+    if args.long_term:
+        config = replace(config, long_term=True)
+    return config
+
+
+def _write_video(path, writer, frame, frames):
+    if not path:
+        return None
+    if writer is None:
+        fps = getattr(frames, "fps", 0) or 25.0
+        writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"mp4v"), fps, (frame.shape[1], frame.shape[0]))
+        if not writer.isOpened():
+            raise ValueError(f"{path}: cannot be written as a video")
+    writer.write(frame)
+    return writer
+
+
+def _show(frame) -> None:
+    try:
+        cv2.imshow("siamrpnpp", frame)
+        cv2.waitKey(1)
+    except cv2.error:
+        raise ValueError("--show needs an OpenCV build with GUI support (opencv-python, not -headless)") from None
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")
+    try:
+        return args.func(args)
+    except (ValueError, CheckpointError, OSError) as e:
+        print(f"siamrpnpp: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""Explicit, immutable configuration: model architecture, tracker hyperparameters and named presets.
+
+Presets follow the authors' release (pysot ``experiments/*/config.yaml``); there is no global config.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+CONVENTIONS = ("pysot", "mmtracking")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Network architecture: ResNet-50 backbone levels, adjust (neck) channels and RPN fusion."""
+
+    backbone: str = "resnet50"
+    used_layers: tuple[int, ...] = (2, 3, 4)
+    neck_in_channels: tuple[int, ...] = (512, 1024, 2048)
+    neck_out_channels: tuple[int, ...] = (256, 256, 256)
+    template_center_size: int = 7
+    anchor_num: int = 5
+    weighted_fusion: bool = True
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """Test-time hyperparameters of the SiamRPN tracker (pysot ``cfg.TRACK`` and ``cfg.ANCHOR``)."""
+
+    penalty_k: float = 0.05
+    window_influence: float = 0.42
+    lr: float = 0.38
+    exemplar_size: int = 127
+    instance_size: int = 255
+    base_size: int = 8
+    context_amount: float = 0.5
+    stride: int = 8
+    ratios: tuple[float, ...] = (0.33, 0.5, 1.0, 2.0, 3.0)
+    scales: tuple[float, ...] = (8,)
+    # Long-term mode: enlarged search region while lost (pysot SiamRPNLTTracker).
+    long_term: bool = False
+    lost_instance_size: int = 831
+    lost_window_influence: float = 0.001
+    # Lost/tracking hysteresis: lost below ``confidence_low``, tracking again above ``confidence_high``.
+    confidence_low: float = 0.5
+    confidence_high: float = 0.7
+    # Crop/anchor conventions of the weights' origin: "pysot" or "mmtracking".
+    convention: str = "pysot"
+
+    def __post_init__(self) -> None:
+        if self.convention not in CONVENTIONS:
+            raise ValueError(f"convention must be one of {CONVENTIONS}, got {self.convention!r}")
+        if not 0 <= self.window_influence <= 1:
+            raise ValueError(f"window_influence must be in [0, 1], got {self.window_influence}")
+        if self.lr < 0 or self.penalty_k < 0:
+            raise ValueError("lr and penalty_k must be non-negative")
+        if self.confidence_low > self.confidence_high:
+            raise ValueError("confidence_low must not exceed confidence_high")
+
+    @property
+    def anchor_num(self) -> int:
+        return len(self.ratios) * len(self.scales)
+
+    def score_size(self, instance_size: int | None = None) -> int:
+        """Side of the output score map for a search region of ``instance_size`` pixels."""
+        size = self.instance_size if instance_size is None else instance_size
+        return (size - self.exemplar_size) // self.stride + 1 + self.base_size
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named pairing of architecture and tracker hyperparameters."""
+
+    name: str
+    model: ModelConfig = field(default_factory=ModelConfig)
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    description: str = ""
+
+
+_R50 = ModelConfig()
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        Preset(
+            "siamrpn_r50_l234_dwxcorr",
+            _R50,
+            TrackerConfig(penalty_k=0.05, window_influence=0.42, lr=0.38),
+            "ResNet-50 layers 2-4, weighted fusion, VOT hyperparameters (the paper's main model)",
+        ),
+        Preset(
+            "siamrpn_r50_l234_dwxcorr_otb",
+            replace(_R50, weighted_fusion=False),
+            TrackerConfig(penalty_k=0.24, window_influence=0.5, lr=0.25),
+            "ResNet-50 layers 2-4, unweighted fusion, OTB hyperparameters",
+        ),
+        Preset(
+            "siamrpn_r50_l234_dwxcorr_lt",
+            replace(_R50, neck_out_channels=(128, 256, 512)),
+            TrackerConfig(
+                penalty_k=0.05,
+                window_influence=0.28,
+                lr=0.22,
+                long_term=True,
+                confidence_low=0.8,
+                confidence_high=0.998,
+            ),
+            "ResNet-50 long-term tracker (VOT2018-LT): enlarged search while lost",
+        ),
+    )
+}
+
+
+def get_preset(name: str | Preset) -> Preset:
+    """Return the preset called ``name`` (a ``Preset`` passes through)."""
+    if isinstance(name, Preset):
+        return name
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ValueError(f"unknown preset {name!r}; available: {', '.join(sorted(PRESETS))}") from None
+
+
+# Test-time (penalty_k, window_influence, lr) per benchmark, from the pysot and mmtracking configs.
+HYPERPARAMETERS: dict[str, tuple[float, float, float]] = {
+    "pysot_vot": (0.05, 0.42, 0.38),
+    "pysot_otb": (0.24, 0.5, 0.25),
+    "pysot_lt": (0.05, 0.28, 0.22),
+    "mmtracking_lasot": (0.05, 0.42, 0.38),
+    "mmtracking_trackingnet": (0.05, 0.42, 0.38),
+    "mmtracking_uav123": (0.1, 0.1, 0.5),
+    "mmtracking_otb100": (0.4, 0.5, 0.4),
+    "mmtracking_vot2018": (0.04, 0.44, 0.33),
+}
+
+
+def with_hyperparameters(config: TrackerConfig, name: str) -> TrackerConfig:
+    """``config`` with the named benchmark's penalty_k, window_influence and lr."""
+    try:
+        penalty_k, window_influence, lr = HYPERPARAMETERS[name]
+    except KeyError:
+        raise ValueError(f"unknown hyperparameter set {name!r}; available: {', '.join(HYPERPARAMETERS)}") from None
+    return replace(config, penalty_k=penalty_k, window_influence=window_influence, lr=lr)

@@ -1,0 +1,144 @@
+"""Run a tracker over a dataset under the dataset's protocol and write the standard result files.
+
+Any object with ``init(frame, (x, y, w, h))`` and ``track(frame) -> result`` (``result.bbox``,
+``result.score``) works; the command line builds a :class:`~siamrpnpp_core.SiamRPNTracker`.
+Sequences whose result files exist are skipped, so an interrupted run resumes where it stopped.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm import tqdm
+
+from .datasets import Dataset, DatasetError, Sequence
+from .region import axis_aligned_box, vot_overlap
+from .results import is_done, result_paths, write_boxes, write_values
+from .vot_metrics import SKIPPING
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SequenceRun:
+    """What one pass over a sequence produced: per-frame entries, seconds per frame, scores."""
+
+    entries: list = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+    scores: list = field(default_factory=list)
+
+
+def _frames(seq: Sequence, progress: bool):
+    bar = tqdm(range(len(seq)), desc=seq.name, unit="frame", leave=False, disable=not progress or None)
+    for index in bar:
+        yield index, seq.read_frame(index)
+
+
+def _timed(fn, *args):
+    start = time.perf_counter()
+    out = fn(*args)
+    return out, time.perf_counter() - start
+
+
+def run_one_pass(tracker, seq: Sequence, init_convention: str = "pysot", progress: bool = False,
+                 long_term: bool = False) -> SequenceRun:
+    """Initialise on frame 0's ground truth, then track every later frame.
+
+    Frame 0's entry is the initial box (``[1]`` in long-term files); its score is ``None``.
+    """
+    run = SequenceRun()
+    for index, frame in _frames(seq, progress):
+        if index == 0:
+            box = axis_aligned_box(seq.groundtruth[0], init_convention)
+            _, seconds = _timed(tracker.init, frame, box)
+            run.entries.append([1] if long_term else list(box))
+            run.scores.append(None)
+        else:
+            result, seconds = _timed(tracker.track, frame)
+            run.entries.append(list(result.bbox))
+            run.scores.append(float(result.score))
+        run.times.append(seconds)
+    return run
+
+
+def run_reset_based(tracker, seq: Sequence, init_convention: str = "pysot", overlap: str = "pysot",
+                    skipping: int = SKIPPING, progress: bool = False) -> SequenceRun:
+    """VOT supervised run: ``1`` at each (re)initialisation, ``2`` when the overlap with the ground
+    truth drops to 0, ``0`` for the frames skipped before re-initialising ``skipping`` frames later."""
+    run = SequenceRun()
+    restart = 0
+    bounds = None
+    for index, frame in _frames(seq, progress):
+        if bounds is None:
+            bounds = (frame.shape[1], frame.shape[0])
+        if index < restart:
+            run.entries.append([0])
+            run.times.append(0.0)
+            continue
+        gt = seq.groundtruth[index]
+        if index == restart:
+            if np.isnan(gt).any():  # no ground truth to start from: try the next frame
+                restart += 1
+                run.entries.append([0])
+                run.times.append(0.0)
+                continue
+            _, seconds = _timed(tracker.init, frame, axis_aligned_box(gt, init_convention))
+            run.entries.append([1])
+        else:
+            result, seconds = _timed(tracker.track, frame)
+            if vot_overlap(result.bbox, gt, bounds, overlap) > 0:
+                run.entries.append(list(result.bbox))
+            else:
+                run.entries.append([2])
+                restart = index + skipping
+        run.times.append(seconds)
+    return run
+
+
+def run_sequence(tracker, seq: Sequence, protocol: str, **options) -> SequenceRun:
+    """One pass of ``tracker`` over ``seq`` under ``protocol`` (ope, got10k, vot, vot-lt)."""
+    if protocol == "vot":
+        return run_reset_based(tracker, seq, **options)
+    options.pop("overlap", None)
+    return run_one_pass(tracker, seq, long_term=protocol == "vot-lt", **options)
+
+
+def write_run(protocol: str, tracker_dir: str, seq: str, run: SequenceRun) -> None:
+    """Write a run's files; the box file goes last, so its presence marks a finished sequence."""
+    paths = result_paths(protocol, tracker_dir, seq)
+    if "times" in paths:
+        write_values(paths["times"], run.times)
+    if "confidence" in paths:
+        write_values(paths["confidence"], run.scores, "{:.6f}")
+    write_boxes(paths["boxes"], run.entries)
+
+
+def run_dataset(tracker, dataset: Dataset, results_dir: str, tracker_name: str, sequences=None,
+                overwrite: bool = False, progress: bool = True, init_convention: str = "pysot",
+                overlap: str = "pysot") -> list[str]:
+    """Track every sequence (or ``sequences``) of ``dataset``; returns the names actually run.
+
+    Results go to ``<results_dir>/<tracker_name>/...`` in the layout of the dataset's protocol.
+    """
+    names = list(sequences) if sequences else dataset.names
+    for name in names:
+        if name not in dataset:
+            raise KeyError(f"{dataset.name} has no sequence {name!r}")
+    tracker_dir = os.path.join(results_dir, tracker_name)
+    todo = [n for n in names if overwrite or not is_done(dataset.protocol, tracker_dir, n)]
+    if len(todo) < len(names):
+        log.info("%s: %d of %d sequences already done, skipped", tracker_name, len(names) - len(todo), len(names))
+    options = {"init_convention": init_convention, "overlap": overlap, "progress": progress}
+    for name in tqdm(todo, desc=f"{tracker_name} on {dataset.name}", unit="seq", disable=not progress or None):
+        seq = dataset[name]
+        try:
+            run = run_sequence(tracker, seq, dataset.protocol, **options)
+        except DatasetError:
+            raise
+        except ValueError as e:  # e.g. the tracker rejected a ground-truth box
+            raise ValueError(f"sequence {name}: {e}") from e
+        write_run(dataset.protocol, tracker_dir, name, run)
+    return todo

@@ -1,0 +1,74 @@
+"""Frame sources for the command line and evaluation: a video file or a folder of images."""
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+
+import cv2
+import numpy as np
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def natural_key(name: str):
+    """Sort key that orders ``2.jpg`` before ``10.jpg``."""
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
+
+
+class FrameSource:
+    """Iterates BGR uint8 frames of a video file or of the images in a folder (natural order)."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = os.fspath(path)
+        self.images: list[str] | None = None
+        if os.path.isdir(self.path):
+            names = [n for n in os.listdir(self.path) if n.lower().endswith(IMAGE_EXTENSIONS)]
+            if not names:
+                raise ValueError(f"{self.path}: folder holds no images ({', '.join(IMAGE_EXTENSIONS)})")
+            self.images = [os.path.join(self.path, n) for n in sorted(names, key=natural_key)]
+        elif not os.path.isfile(self.path):
+            raise ValueError(f"{self.path}: no such video file or image folder")
+        else:
+            capture = cv2.VideoCapture(self.path)
+            ok = capture.isOpened()
+            self._count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if ok else 0
+            self.fps = capture.get(cv2.CAP_PROP_FPS) if ok else 0.0
+            capture.release()
+            if not ok:
+                raise ValueError(f"{self.path}: cannot be opened as a video")
+
+    def __len__(self) -> int:
+        return len(self.images) if self.images is not None else max(self._count, 0)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        if self.images is not None:
+            for name in self.images:
+                frame = cv2.imread(name, cv2.IMREAD_COLOR)
+                if frame is None:
+                    raise ValueError(f"{name}: unreadable image")
+                yield frame
+            return
+        capture = cv2.VideoCapture(self.path)
+        try:
+            while True:
+                ok, frame = capture.read()
+                if not ok:
+                    break
+                yield frame
+        finally:
+            capture.release()
+
+
+def open_frames(path: str | os.PathLike) -> FrameSource:
+    """Frames of a video file or an image folder; ``ValueError`` names the path if it is unusable."""
+    return FrameSource(path)
+
+
+def write_boxes(path: str | os.PathLike, boxes) -> None:
+    """One ``x,y,w,h`` line per frame (the OTB result format), written atomically."""
+    tmp = f"{os.fspath(path)}.tmp"
+    with open(tmp, "w") as f:
+        for box in boxes:
+            f.write(",".join(f"{float(v):.4f}" for v in box) + "\n")
+    os.replace(tmp, path)

@@ -1,0 +1,185 @@
+"""The SiamRPN tracking algorithm of the authors' release (pysot ``SiamRPNTracker`` / ``SiamRPNLTTracker``).
+
+One tracker follows one target; several trackers may share one model, since the template features
+live here and not in the network.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import Enum
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import geometry as geo
+from .config import TrackerConfig
+
+
+class TrackState(str, Enum):
+    """Whether the tracker believes it still sees the target (score hysteresis LOW/HIGH)."""
+
+    TRACKING = "tracking"
+    LOST = "lost"
+
+
+@dataclass(frozen=True)
+class TrackResult:
+    """One frame's output: ``bbox`` = (x, y, w, h) in image pixels, ``score`` in [0, 1], ``state``."""
+
+    bbox: tuple[float, float, float, float]
+    score: float
+    state: TrackState
+
+
+def prepare_frame(frame) -> np.ndarray:
+    """Validate a frame and return it as HxWx3 BGR uint8 (gray and BGRA are converted)."""
+    if not isinstance(frame, np.ndarray):
+        raise ValueError(f"frame must be a numpy array, got {type(frame).__name__}")
+    if frame.dtype != np.uint8:
+        raise ValueError(f"frame must be uint8 (8-bit BGR), got dtype {frame.dtype}")
+    if frame.ndim == 3 and frame.shape[2] == 1:
+        frame = frame[:, :, 0]
+    if frame.ndim not in (2, 3) or (frame.ndim == 3 and frame.shape[2] not in (3, 4)):
+        raise ValueError(f"frame must be HxW (gray), HxWx3 (BGR) or HxWx4 (BGRA), got shape {frame.shape}")
+    if frame.shape[0] == 0 or frame.shape[1] == 0:
+        raise ValueError(f"frame is empty (shape {frame.shape})")
+    if frame.ndim == 2:
+        return cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+    if frame.shape[2] == 4:
+        return cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR)
+    return frame
+
+
+def validate_box(bbox, image_shape) -> tuple[float, float, float, float]:
+    """Check an ``(x, y, w, h)`` box: four finite numbers, positive size, overlapping the image."""
+    try:
+        x, y, w, h = (float(v) for v in bbox)
+    except (TypeError, ValueError):
+        raise ValueError(f"box must be four numbers (x, y, w, h), got {bbox!r}") from None
+    if not all(math.isfinite(v) for v in (x, y, w, h)):
+        raise ValueError(f"box has non-finite values: {(x, y, w, h)}")
+    if w <= 0 or h <= 0:
+        raise ValueError(f"box width and height must be positive, got w={w}, h={h}")
+    height, width = image_shape[:2]
+    if x >= width or y >= height or x + w <= 0 or y + h <= 0:
+        raise ValueError(f"box {(x, y, w, h)} lies entirely outside the {width}x{height} image")
+    return x, y, w, h
+
+
+def foreground_scores(cls: torch.Tensor) -> np.ndarray:
+    """Foreground softmax of a (1, 2A, S, S) map, flattened anchor-major (pysot ``_convert_score``)."""
+    pairs = cls.float().permute(1, 2, 3, 0).contiguous().view(2, -1).permute(1, 0)
+    return F.softmax(pairs, dim=1)[:, 1].cpu().numpy()
+
+
+def regression_deltas(loc: torch.Tensor) -> np.ndarray:
+    """(1, 4A, S, S) regression map as a (4, A*S*S) float32 array of dx, dy, dw, dh."""
+    return loc.float().permute(1, 2, 3, 0).contiguous().view(4, -1).cpu().numpy()
+
+
+class SiamRPNTracker:
+    """Single-target SiamRPN++ tracker: ``init(frame, box)`` then ``track(frame)`` per frame."""
+
+    def __init__(self, model: torch.nn.Module, config: TrackerConfig):
+        self.model = model
+        self.config = config
+        first = next(model.parameters())
+        self.device, self.dtype = first.device, first.dtype
+        self._geometry_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the target; ``track`` raises until the next ``init``."""
+        self._template = None
+        self._center = self._size = self._channel_average = None
+        self._lost = False
+
+    @property
+    def initialized(self) -> bool:
+        return self._template is not None
+
+    @property
+    def state(self) -> TrackState:
+        return TrackState.LOST if self._lost else TrackState.TRACKING
+
+    def init(self, frame, bbox) -> None:
+        """Take the target in ``bbox`` = (x, y, w, h) of ``frame`` as the template."""
+        image = prepare_frame(frame)
+        x, y, w, h = validate_box(bbox, image.shape)
+        cfg = self.config
+        self._center = np.array(geo.corner_to_center(x, y, w, h, cfg.convention))
+        self._size = np.array([w, h])
+        self._channel_average = np.mean(image, axis=(0, 1))
+        s_z = round(geo.context_size(self._size[0], self._size[1], cfg.context_amount))
+        patch = self._crop(image, cfg.exemplar_size, s_z)
+        with torch.inference_mode():
+            self._template = self.model.template(patch)
+        self._lost = False
+
+    def track(self, frame) -> TrackResult:
+        """Locate the target in ``frame``; returns its box, score and tracking state."""
+        if not self.initialized:
+            raise ValueError("track() called before init(): give the tracker a target box first")
+        image = prepare_frame(frame)
+        cfg = self.config
+        searching = cfg.long_term and self._lost
+        instance_size = cfg.lost_instance_size if searching else cfg.instance_size
+        window_influence = cfg.lost_window_influence if searching else cfg.window_influence
+
+        s_z = geo.context_size(self._size[0], self._size[1], cfg.context_amount)
+        scale_z = cfg.exemplar_size / s_z
+        s_x = s_z * (instance_size / cfg.exemplar_size)
+        with torch.inference_mode():
+            cls, loc = self.model.track(self._template, self._crop(image, instance_size, round(s_x)))
+        score = foreground_scores(cls)
+        anchors, window = self._geometry(instance_size)
+        max_delta = geo.MMTRACKING_MAX_DELTA if cfg.convention == "mmtracking" else None
+        pred = geo.decode_boxes(regression_deltas(loc), anchors, max_delta)
+
+        penalty = geo.scale_ratio_penalty(pred[2], pred[3], self._size, scale_z, cfg.penalty_k)
+        pscore = penalty * score
+        pscore = pscore * (1 - window_influence) + window * window_influence
+        best = np.argmax(pscore)
+        best_score = score[best]
+
+        if cfg.long_term and best_score < cfg.confidence_low:
+            cx, cy, width, height = self._center[0], self._center[1], self._size[0], self._size[1]
+        else:
+            bbox = pred[:, best] / scale_z
+            lr = penalty[best] * score[best] * cfg.lr
+            cx, cy = bbox[0] + self._center[0], bbox[1] + self._center[1]
+            width = self._size[0] * (1 - lr) + bbox[2] * lr
+            height = self._size[1] * (1 - lr) + bbox[3] * lr
+        clipped = geo.clip_box(cx, cy, width, height, image.shape)
+        if not cfg.long_term:  # pysot's long-term tracker keeps the unclipped state
+            cx, cy, width, height = clipped
+        self._center = np.array([cx, cy])
+        self._size = np.array([width, height])
+
+        if best_score < cfg.confidence_low:
+            self._lost = True
+        elif best_score > cfg.confidence_high:
+            self._lost = False
+        box = tuple(float(v) for v in geo.center_to_corner(*clipped))
+        return TrackResult(box, float(best_score), self.state)
+
+    def _crop(self, image: np.ndarray, out_size: int, crop_size) -> torch.Tensor:
+        if self.config.convention == "mmtracking":
+            patch = geo.get_subwindow_mmtracking(image, self._center, out_size, crop_size, self._channel_average)
+        else:
+            patch = geo.get_subwindow(image, self._center, out_size, crop_size, self._channel_average)
+        array = patch.transpose(2, 0, 1)[np.newaxis].astype(np.float32)
+        return torch.from_numpy(array).to(self.device, self.dtype)
+
+    def _geometry(self, instance_size: int) -> tuple[np.ndarray, np.ndarray]:
+        """Anchors and cosine window for a search region of ``instance_size`` pixels (cached)."""
+        if instance_size not in self._geometry_cache:
+            cfg = self.config
+            size = cfg.score_size(instance_size)
+            shapes = geo.anchor_shapes(cfg.stride, cfg.ratios, cfg.scales, cfg.convention)
+            anchors = geo.generate_anchors(shapes, size, cfg.stride)
+            self._geometry_cache[instance_size] = (anchors, geo.cosine_window(size, len(shapes)))
+        return self._geometry_cache[instance_size]

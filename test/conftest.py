@@ -1,0 +1,59 @@
+"""Shared fixtures: real videos from Debian's opencv-doc (fetched by `make test-data`), small models."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+OPENCV_DATA = ROOT / ".cache" / "opencv-doc" / "usr" / "share" / "doc" / "opencv-doc" / "examples" / "data"
+
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+def opencv_doc_path(name: str) -> Path:
+    """Path of a file shipped by Debian's opencv-doc; fails (not skips) if `make test-data` was not run."""
+    path = OPENCV_DATA / name
+    if not path.is_file():
+        pytest.fail(f"{path} missing: run `make test-data` (scripts/fetch_test_data.sh)")
+    return path
+
+
+@pytest.fixture
+def opencv_doc_video():
+    """``opencv_doc_video("vtest.avi")`` -> path of a real video."""
+    return opencv_doc_path
+
+
+def read_frames(path, count: int, start: int = 0):
+    """The first ``count`` frames (after ``start``) of a video as BGR arrays."""
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    index = 0
+    while len(frames) < count:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        if index >= start:
+            frames.append(frame)
+        index += 1
+    capture.release()
+    assert len(frames) == count, f"{path}: only {len(frames)} frames"
+    return frames
+
+
+@pytest.fixture(scope="session")
+def vtest_frames():
+    """Twelve real 768x576 frames of OpenCV's pedestrian video; the walker on the right at (638, 238, 48, 84)."""
+    return read_frames(opencv_doc_path("vtest.avi"), 12)
+
+
+@pytest.fixture(scope="session")
+def r50_model():
+    """The default preset's network on the CPU (seeded random weights), shared by the session."""
+    from siamrpnpp_core import build_model
+
+    return build_model("siamrpn_r50_l234_dwxcorr", device="cpu")
