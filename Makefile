@@ -4,15 +4,18 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-data bench clean
+.PHONY: venv ros demo test test-data bench clean
 
 venv: $(STAMP)
 
 $(STAMP): setup.py
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
+
+# rclpy and the message packages from PyPI, our interfaces and vision_msgs built into .venv
+ros: venv
+	scripts/setup_ros.sh $(VENV)
 
 demo: venv
 	$(BIN)/siamrpnpp demo
@@ -20,8 +23,9 @@ demo: venv
 test-data:
 	scripts/fetch_test_data.sh
 
-test: venv test-data
-	$(BIN)/python -m pytest test
+# SIAMRPNPP_REQUIRE_ROS: `make ros` ran, so a broken ROS setup fails the ROS tests instead of skipping them
+test: venv ros test-data
+	SIAMRPNPP_REQUIRE_ROS=1 $(BIN)/python -m pytest test
 
 bench: venv
 	$(BIN)/python benchmarks/track_speed.py

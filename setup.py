@@ -7,16 +7,20 @@ setup(
     description="SiamRPN++ visual object tracking: PyTorch core, evaluation, training and a ROS 2 node",
     python_requires=">=3.10",
     packages=find_packages(include=["siamrpnpp_core", "siamrpnpp_core.*", "siamrpnpp_ros", "siamrpnpp_ros.*"]),
-    package_data={"siamrpnpp_core": ["data/*.mp4"]},
+    package_data={"siamrpnpp_core": ["data/*.mp4", "data/*.safetensors"]},
     install_requires=[
         "torch==2.13.0",  # CPU build from the local wheel on our machines; pinned so pip never pulls CUDA wheels
         "numpy>=1.24",
         "opencv-python-headless>=4.8",
         "safetensors>=0.4",
         "tqdm>=4.60",
+        "matplotlib>=3.5",  # evaluation plots
+        "pyyaml>=6.0",  # training configs
+        "lmdb>=1.4",  # packed training crops
     ],
     extras_require={
-        "test": ["pytest>=8", "pytest-timeout>=2.3"],
+        "test": ["pytest>=8", "pytest-timeout>=2.3", "got10k==0.1.3", "six", "tensorboard>=2.14"],
+        "train": ["tensorboard>=2.14"],  # TensorBoard logs (training writes CSV logs without it)
     },
     entry_points={"console_scripts": ["siamrpnpp = siamrpnpp_core.cli:main"]},
 )

@@ -4,11 +4,12 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import replace
+from importlib import resources
 
 import torch
 
 from .checkpoint import PYSOT, load_weights
-from .config import Preset, TrackerConfig, get_preset
+from .config import DEFAULT_PRESET, Preset, TrackerConfig, get_preset
 from .device import resolve_device, resolve_dtype
 from .model import SiamRPN
 from .tracker import SiamRPNTracker
@@ -16,15 +17,25 @@ from .tracker import SiamRPNTracker
 log = logging.getLogger(__name__)
 
 RANDOM_INIT_SEED = 0
+RANDOM = "random"  # weights=RANDOM: seeded random initialisation, even for the default preset
+# Demonstration weights of DEFAULT_PRESET, trained on synthetic sequences (training/make_default_model.py).
+DEFAULT_WEIGHTS = "siamrpn_alex_synthetic.safetensors"
 
 
-def build_model(preset: str | Preset = "siamrpn_r50_l234_dwxcorr", weights: str | os.PathLike | None = None,
+def default_weights_path() -> str | None:
+    """Path of the shipped demonstration weights, or None if the package lacks them."""
+    path = resources.files("siamrpnpp_core") / "data" / DEFAULT_WEIGHTS
+    return str(path) if path.is_file() else None
+
+
+def build_model(preset: str | Preset = DEFAULT_PRESET, weights: str | os.PathLike | None = None,
                 device: str | torch.device = "auto", half: bool = False) -> SiamRPN:
     """The preset's network in eval mode on ``device``, with ``weights`` loaded strictly.
 
-    Without weights the network is randomly initialised from a fixed seed (identical in every
-    process); it tracks nothing meaningful and exists for demos and tests. ``model.convention``
-    records whether the weights come from pysot or mmtracking.
+    Without weights, the default preset gets the shipped demonstration weights (trained on synthetic
+    data only); other presets, or ``weights="random"``, are randomly initialised from a fixed seed
+    (identical in every process): they track nothing meaningful and exist for demos and tests.
+    ``model.convention`` records whether the weights come from pysot or mmtracking.
     """
     preset = get_preset(preset)
     dev = resolve_device(device)
@@ -33,15 +44,21 @@ def build_model(preset: str | Preset = "siamrpn_r50_l234_dwxcorr", weights: str 
         torch.manual_seed(RANDOM_INIT_SEED)
         model = SiamRPN(preset.model)
     convention = PYSOT
-    if weights is not None:
+    if weights is None and preset.name == DEFAULT_PRESET and preset.model == get_preset(DEFAULT_PRESET).model:
+        weights = default_weights_path()
+        if weights is not None:
+            log.info("no weights given: using the shipped demonstration weights of %s (synthetic training "
+                     "data only; use the published SiamRPN++ weights for real tracking)", preset.name)
+    if weights is not None and os.fspath(weights) != RANDOM:
         convention = load_weights(model, weights)
     else:
-        log.warning("no weights given: %s is randomly initialised and will not track meaningfully", preset.name)
+        log.warning("%s: %s is randomly initialised and will not track meaningfully",
+                    "weights='random'" if weights is not None else "no weights given", preset.name)
     model.convention = convention
     return model.eval().to(dev, dtype)
 
 
-def build_tracker(preset: str | Preset = "siamrpn_r50_l234_dwxcorr", weights: str | os.PathLike | None = None,
+def build_tracker(preset: str | Preset = DEFAULT_PRESET, weights: str | os.PathLike | None = None,
                   device: str | torch.device = "auto", half: bool = False,
                   tracker_config: TrackerConfig | None = None) -> SiamRPNTracker:
     """A tracker for the preset; weights from mmtracking switch the crop/anchor convention to theirs."""

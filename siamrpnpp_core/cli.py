@@ -12,9 +12,9 @@ from importlib import resources
 import cv2
 from tqdm import tqdm
 
-from .builder import build_tracker
+from .builder import RANDOM, build_tracker, default_weights_path
 from .checkpoint import CheckpointError, check_state_dict, read_state_dict, save_safetensors
-from .config import HYPERPARAMETERS, PRESETS, get_preset, with_hyperparameters
+from .config import DEFAULT_PRESET, HYPERPARAMETERS, PRESETS, get_preset, with_hyperparameters
 from .model import SiamRPN
 from .sources import open_frames, write_boxes
 from .visualize import draw_result
@@ -35,8 +35,10 @@ def parse_box(text: str) -> tuple[float, float, float, float]:
 
 
 def _add_tracker_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--weights", help="pysot/mmtracking .pth or .safetensors (default: random init, labelled)")
-    p.add_argument("--preset", default="siamrpn_r50_l234_dwxcorr", choices=sorted(PRESETS))
+    p.add_argument("--weights", help="pysot/mmtracking .pth or .safetensors (default: the shipped demonstration "
+                                     f"weights for {DEFAULT_PRESET}, random init for other presets; "
+                                     f"'{RANDOM}' forces random init)")
+    p.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS))
     p.add_argument("--hparams", choices=sorted(HYPERPARAMETERS),
                    help="benchmark hyperparameters (penalty_k, window_influence, lr) instead of the preset's")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
@@ -77,19 +79,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_optional_groups(sub) -> None:
-    """Subcommand groups living in other modules (evaluation, ...)."""
-    try:
-        from .evaluation.cli import add_parser as add_eval
-    except ImportError:
-        return
+    """Subcommand groups living in their own packages: ``eval`` and ``prepare``."""
+    from .evaluation.cli import add_parser as add_eval
+    from .training.cli import add_parser as add_prepare
+
     add_eval(sub)
+    add_prepare(sub)
 
 
 def cmd_track(args) -> int:
     config = _tracker_config(args)
     tracker = build_tracker(args.preset, args.weights, args.device, args.half, config)
     frames = open_frames(args.source)
-    total = len(frames) or None
+    total = frames.length_hint
     if args.max_frames:
         total = min(total or args.max_frames, args.max_frames)
     if tracker.model.convention != "pysot":
@@ -133,7 +135,11 @@ def cmd_demo(args) -> int:
     args.init = DEMO_INIT
     args.video = args.video or args.video_default
     args.output = args.output or args.output_default
-    if args.weights is None:
+    if args.weights is None and args.preset == DEFAULT_PRESET and default_weights_path():
+        print(f"NOTE: no --weights given: using the shipped demonstration model ({DEFAULT_PRESET} trained on "
+              "synthetic data only). For real tracking pass published SiamRPN++ weights (pysot model zoo "
+              "model.pth) with --weights and the matching --preset.")
+    elif args.weights is None or args.weights == RANDOM:
         print("NOTE: no --weights given, so the network is RANDOMLY INITIALISED: the box will not follow the "
               "person. Pass published SiamRPN++ weights (pysot model zoo model.pth) with --weights.")
     return cmd_track(args)

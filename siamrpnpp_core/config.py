@@ -7,11 +7,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 CONVENTIONS = ("pysot", "mmtracking")
+BACKBONES = ("resnet50", "alexnet", "mobilenetv2")
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Network architecture: ResNet-50 backbone levels, adjust (neck) channels and RPN fusion."""
+    """Network architecture: backbone and its levels, adjust (neck) channels and RPN head.
+
+    ``neck_in_channels`` are the backbone's output channels per level; without ``adjust`` (AlexNet)
+    they feed the head directly. ``rpn`` is ``"multi"`` (one head per level, ``rpn_head.rpn{k}``) or
+    ``"single"`` (one head, ``rpn_head.cls`` / ``rpn_head.loc``).
+    """
 
     backbone: str = "resnet50"
     used_layers: tuple[int, ...] = (2, 3, 4)
@@ -20,6 +26,22 @@ class ModelConfig:
     template_center_size: int = 7
     anchor_num: int = 5
     weighted_fusion: bool = True
+    width_mult: float = 1.0
+    adjust: bool = True
+    rpn: str = "multi"
+
+    def __post_init__(self) -> None:
+        if self.backbone not in BACKBONES:
+            raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
+        if self.rpn not in ("multi", "single"):
+            raise ValueError(f"rpn must be 'multi' or 'single', got {self.rpn!r}")
+        if self.rpn == "single" and len(self.head_channels) != 1:
+            raise ValueError("a single RPN head takes exactly one feature level")
+
+    @property
+    def head_channels(self) -> tuple[int, ...]:
+        """Channels entering the RPN head(s), per level."""
+        return self.neck_out_channels if self.adjust else self.neck_in_channels
 
 
 @dataclass(frozen=True)
@@ -77,6 +99,10 @@ class Preset:
 
 
 _R50 = ModelConfig()
+_ALEX = ModelConfig(backbone="alexnet", used_layers=(5,), neck_in_channels=(256,), neck_out_channels=(256,),
+                    weighted_fusion=False, adjust=False, rpn="single")
+_MOBILEV2 = ModelConfig(backbone="mobilenetv2", used_layers=(3, 5, 7), neck_in_channels=(44, 134, 448),
+                        weighted_fusion=False, width_mult=1.4)
 
 PRESETS: dict[str, Preset] = {
     p.name: p
@@ -106,8 +132,24 @@ PRESETS: dict[str, Preset] = {
             ),
             "ResNet-50 long-term tracker (VOT2018-LT): enlarged search while lost",
         ),
+        Preset(
+            "siamrpn_alex_dwxcorr",
+            _ALEX,
+            TrackerConfig(penalty_k=0.16, window_influence=0.40, lr=0.30, instance_size=287, base_size=0),
+            "AlexNet, one depthwise RPN, 287 search region (the release's fastest model; small robots)",
+        ),
+        Preset(
+            "siamrpn_mobilev2_l234_dwxcorr",
+            _MOBILEV2,
+            TrackerConfig(penalty_k=0.04, window_influence=0.4, lr=0.5),
+            "MobileNetV2 (width 1.4) layers 3/5/7, unweighted fusion (light model for embedded GPUs)",
+        ),
     )
 }
+
+
+# The preset used when none is named; it has shipped demonstration weights (see builder.DEFAULT_WEIGHTS).
+DEFAULT_PRESET = "siamrpn_alex_dwxcorr"
 
 
 def get_preset(name: str | Preset) -> Preset:

@@ -38,8 +38,12 @@ class FrameSource:
             if not ok:
                 raise ValueError(f"{self.path}: cannot be opened as a video")
 
-    def __len__(self) -> int:
-        return len(self.images) if self.images is not None else max(self._count, 0)
+    @property
+    def length_hint(self) -> int | None:
+        """Number of frames: exact for folders, the container's (sometimes wrong) claim for videos."""
+        if self.images is not None:
+            return len(self.images)
+        return self._count if self._count > 0 else None
 
     def __iter__(self) -> Iterator[np.ndarray]:
         if self.images is not None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import cv2
 import pytest
 import torch
+from video_frames import read_frames
 
 ROOT = Path(__file__).resolve().parent.parent
 OPENCV_DATA = ROOT / ".cache" / "opencv-doc" / "usr" / "share" / "doc" / "opencv-doc" / "examples" / "data"
@@ -26,23 +26,6 @@ def opencv_doc_path(name: str) -> Path:
 def opencv_doc_video():
     """``opencv_doc_video("vtest.avi")`` -> path of a real video."""
     return opencv_doc_path
-
-
-def read_frames(path, count: int, start: int = 0):
-    """The first ``count`` frames (after ``start``) of a video as BGR arrays."""
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    index = 0
-    while len(frames) < count:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        if index >= start:
-            frames.append(frame)
-        index += 1
-    capture.release()
-    assert len(frames) == count, f"{path}: only {len(frames)} frames"
-    return frames
 
 
 @pytest.fixture(scope="session")

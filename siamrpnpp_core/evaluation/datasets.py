@@ -6,6 +6,7 @@ missing or inconsistent files raise ``DatasetError`` naming the sequence and the
 """
 from __future__ import annotations
 
+import inspect
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -121,23 +122,30 @@ def require_dir(path: str, seq: str) -> str:
     return path
 
 
-def read_table(path: str, seq: str, widths=(4, 8), allow_empty: bool = False) -> np.ndarray:
-    """Rows of numbers separated by commas, tabs or spaces (``nan`` allowed), one row per line."""
-    require_file(path, seq)
-    rows = []
+def parse_number_lines(path: str, what: str) -> list[list[float]]:
+    """Rows of numbers separated by commas, tabs or spaces (``nan`` allowed); trailing blank lines ignored."""
     with open(path) as f:
         lines = f.read().splitlines()
     while lines and not lines[-1].strip():
         lines.pop()
+    rows = []
     for k, line in enumerate(lines, 1):
         parts = [p for p in re.split(r"[,\s]+", line.strip()) if p]
         try:
             rows.append([float(p) for p in parts])
         except ValueError:
-            raise DatasetError(f"sequence {seq}: {path} line {k} is not numbers: {line!r}") from None
-        if len(parts) not in widths:
+            raise DatasetError(f"{what}: {path} line {k} is not numbers: {line!r}") from None
+    return rows
+
+
+def read_table(path: str, seq: str, widths=(4, 8), allow_empty: bool = False) -> np.ndarray:
+    """A ground-truth style table: one row of ``widths`` numbers per line."""
+    require_file(path, seq)
+    rows = parse_number_lines(path, f"sequence {seq}")
+    for k, row in enumerate(rows, 1):
+        if len(row) not in widths:
             expected = " or ".join(str(w) for w in widths)
-            raise DatasetError(f"sequence {seq}: {path} line {k} has {len(parts)} numbers, expected {expected}")
+            raise DatasetError(f"sequence {seq}: {path} line {k} has {len(row)} numbers, expected {expected}")
     if not rows:
         if allow_empty:
             return np.zeros((0, widths[0]))
@@ -235,4 +243,9 @@ def load_dataset(name: str, root: str, **options) -> Dataset:
     if not os.path.isdir(root):
         raise DatasetError(f"{canonical}: dataset folder {root} does not exist")
     options = {k: v for k, v in options.items() if v is not None}
-    return _READERS[canonical](root, canonical, **options)
+    reader = _READERS[canonical]
+    accepted = inspect.signature(reader).parameters
+    for key in options:
+        if key not in accepted:
+            raise ValueError(f"{canonical} takes no {key!r} option")
+    return reader(root, canonical, **options)

@@ -79,7 +79,8 @@ def as_boxes(boxes, what: str = "boxes") -> np.ndarray:
 
 
 def clip_to_image(boxes, bound) -> np.ndarray:
-    """Boxes cut to the image ``bound = (width, height)`` the way GOT-10k does (x, y first, then w, h)."""
+    """Boxes limited to the image ``bound = (width, height)`` as GOT-10k does: x, y are clipped to
+    the image first (a box sticking out left or up is moved inside, not cut), then w, h to what remains."""
     b = as_boxes(boxes)
     width, height = bound
     b[:, 0] = np.clip(b[:, 0], 0, width)
@@ -93,7 +94,7 @@ def iou(a, b, bound=None, eps: float = 0.0) -> np.ndarray:
     """Per-row intersection over union of two ``(N, 4)`` box arrays, clipped to [0, 1].
 
     ``inter / (w1*h1 + w2*h2 - inter + eps)`` with no +1 on sizes; ``bound = (width, height)`` first
-    cuts both boxes to the image (GOT-10k). NaN inputs give NaN. Inputs are never modified.
+    limits both boxes to the image (GOT-10k, see :func:`clip_to_image`). NaN inputs give NaN. Inputs are never modified.
     """
     a, b = as_boxes(a), as_boxes(b)
     if a.shape != b.shape:

@@ -130,7 +130,7 @@ def _uav(root: str, name: str, index: str | None) -> Dataset:
         img_dir = os.path.join(root, "data_seq", "UAV123", folder)
         require_dir(img_dir, seq)
         frames = check_frames([os.path.join(img_dir, f"{k:06d}.jpg") for k in range(first, last + 1)], seq)
-        return Sequence(seq, frames, gt, visible=~np.isnan(gt).any(axis=1))
+        return Sequence(seq, frames, gt)  # NaN rows mark absent targets; each convention treats them
 
     return Dataset(name, "ope", root, names, load)
 
@@ -202,8 +202,8 @@ def read_resolution(path: str, seq: str) -> tuple[int, int] | None:
     return int(match.group(1)), int(match.group(2))
 
 
-@register("GOT-10k", "GOT10k", "GOT-10k-val", "GOT-10k-test")
-def read_got10k(root: str, name: str, split: str = "val", index: str | None = None) -> Dataset:
+@register("GOT-10k", "GOT10k")
+def read_got10k(root: str, name: str, split: str = "val") -> Dataset:
     """GOT-10k: ``<split>/list.txt``, ``<seq>/*.jpg``, ``groundtruth.txt`` (test: first line only),
     ``absence.label``, ``cover.label``, ``meta_info.ini``."""
     if split not in ("val", "test"):
@@ -229,7 +229,7 @@ def read_got10k(root: str, name: str, split: str = "val", index: str | None = No
 
 
 @register("TrackingNet", "TrackingNet-test")
-def read_trackingnet(root: str, name: str, index: str | None = None) -> Dataset:
+def read_trackingnet(root: str, name: str) -> Dataset:
     """TrackingNet test: ``TEST/anno/<seq>.txt`` (first frame only), ``TEST/frames/<seq>/<k>.jpg``."""
     test_dir = root if os.path.isdir(os.path.join(root, "anno")) else os.path.join(root, "TEST")
     anno_dir = require_dir(os.path.join(test_dir, "anno"), name)

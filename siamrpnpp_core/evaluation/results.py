@@ -17,7 +17,7 @@ import tempfile
 
 import numpy as np
 
-from .datasets import DatasetError
+from .datasets import DatasetError, parse_number_lines
 
 
 def atomic_write(path: str, text: str) -> None:
@@ -83,18 +83,7 @@ def write_boxes(path: str, rows) -> None:
 def _parse_lines(path: str, what: str) -> list[list[float]]:
     if not os.path.isfile(path):
         raise DatasetError(f"{what}: missing result file {path}")
-    rows = []
-    with open(path) as f:
-        lines = f.read().splitlines()
-    while lines and not lines[-1].strip():
-        lines.pop()
-    for k, line in enumerate(lines, 1):
-        parts = [p for p in re.split(r"[,\s]+", line.strip()) if p]
-        try:
-            rows.append([float(p) for p in parts])
-        except ValueError:
-            raise DatasetError(f"{what}: {path} line {k} is not numbers: {line!r}") from None
-    return rows
+    return parse_number_lines(path, what)
 
 
 def read_boxes(path: str, what: str = "result") -> np.ndarray:

@@ -17,7 +17,7 @@ from tqdm import tqdm
 from .datasets import Dataset, DatasetError, Sequence
 from .region import axis_aligned_box, vot_overlap
 from .results import is_done, result_paths, write_boxes, write_values
-from .vot_metrics import SKIPPING
+from .vot_metrics import SKIPPING, overlap_bounds
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def run_reset_based(tracker, seq: Sequence, init_convention: str = "pysot", over
     bounds = None
     for index, frame in _frames(seq, progress):
         if bounds is None:
-            bounds = (frame.shape[1], frame.shape[0])
+            bounds = overlap_bounds(frame.shape[1], frame.shape[0], overlap, "accuracy")
         if index < restart:
             run.entries.append([0])
             run.times.append(0.0)

@@ -1,13 +1,27 @@
-"""The SiamRPN++ network: shared backbone, adjust neck and multi-level depthwise RPN head."""
+"""The SiamRPN++ network: shared backbone, adjust neck (optional) and depthwise RPN head(s)."""
 from __future__ import annotations
 
 import torch
 from torch import nn
 
 from ..config import ModelConfig
+from .alexnet import AlexNet, alexnet_channels
 from .backbone import ResNet50
-from .head import MultiRPN
+from .head import DepthwiseRPN, MultiRPN
+from .mobilenet_v2 import MobileNetV2, mobilenet_channels
 from .neck import AdjustAllLayer
+
+RESNET50_CHANNELS = {1: 256, 2: 512, 3: 1024, 4: 2048}
+
+
+def build_backbone(config: ModelConfig) -> tuple[nn.Module, tuple[int, ...]]:
+    """The configured backbone and its output channels per used level."""
+    if config.backbone == "resnet50":
+        return ResNet50(config.used_layers), tuple(RESNET50_CHANNELS[i] for i in config.used_layers)
+    if config.backbone == "alexnet":
+        return AlexNet(config.width_mult), alexnet_channels(config.width_mult)[-1:]
+    channels = mobilenet_channels(config.width_mult)
+    return MobileNetV2(config.used_layers, config.width_mult), tuple(channels[i] for i in config.used_layers)
 
 
 class SiamRPN(nn.Module):
@@ -19,20 +33,33 @@ class SiamRPN(nn.Module):
 
     def __init__(self, config: ModelConfig):
         super().__init__()
-        if config.backbone != "resnet50":
-            raise ValueError(f"unsupported backbone {config.backbone!r}")
         self.config = config
-        self.backbone = ResNet50(config.used_layers)
-        self.neck = AdjustAllLayer(config.neck_in_channels, config.neck_out_channels, config.template_center_size)
-        self.rpn_head = MultiRPN(config.anchor_num, config.neck_out_channels, config.weighted_fusion)
+        self.backbone, channels = build_backbone(config)
+        if tuple(config.neck_in_channels) != channels:
+            raise ValueError(f"{config.backbone} (width {config.width_mult}) gives {channels} channels, "
+                             f"but neck_in_channels is {tuple(config.neck_in_channels)}")
+        self.neck = None
+        if config.adjust:
+            self.neck = AdjustAllLayer(config.neck_in_channels, config.neck_out_channels,
+                                       config.template_center_size)
+        if config.rpn == "single":
+            width = config.head_channels[0]
+            self.rpn_head = DepthwiseRPN(config.anchor_num, width, width)
+        else:
+            self.rpn_head = MultiRPN(config.anchor_num, config.head_channels, config.weighted_fusion)
 
-    def template(self, z: torch.Tensor) -> list[torch.Tensor]:
-        """Features of the 127x127 exemplar crop(s), one tensor per level."""
-        return self.neck(self.backbone(z))
+    def features(self, x: torch.Tensor):
+        """Backbone (and neck) features of image crop(s): a list per level, or one tensor (AlexNet)."""
+        out = self.backbone(x)
+        return self.neck(out) if self.neck is not None else out
 
-    def track(self, zf: list[torch.Tensor], x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def template(self, z: torch.Tensor):
+        """Features of the 127x127 exemplar crop(s)."""
+        return self.features(z)
+
+    def track(self, zf, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Classification and regression maps of search crop(s) ``x`` against template features ``zf``."""
-        return self.rpn_head(zf, self.neck(self.backbone(x)))
+        return self.rpn_head(zf, self.features(x))
 
     def forward(self, z: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.track(self.template(z), x)

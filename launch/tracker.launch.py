@@ -1,0 +1,43 @@
+"""Start the siamrpnpp tracker node.
+
+    ros2 launch siamrpnpp tracker.launch.py image_topic:=/camera/image_raw weights:=/path/model.pth \
+        device:=cuda:0 namespace:=uav1 params_file:=/path/tracker.yaml
+
+image_topic, weights and device override the params file only when given (non-empty).
+"""
+import os  # noqa: I001 - ruff takes launch/ for our own package
+
+from ament_index_python.packages import get_package_share_directory
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+
+OVERRIDES = ("image_topic", "weights", "device")
+
+
+def _tracker_node(context):
+    overrides = {name: LaunchConfiguration(name).perform(context) for name in OVERRIDES}
+    overrides = {name: value for name, value in overrides.items() if value}
+    return [Node(
+        package="siamrpnpp",
+        executable="tracker_node",
+        name="siamrpnpp_tracker",
+        namespace=LaunchConfiguration("namespace"),
+        parameters=[LaunchConfiguration("params_file"), overrides],
+        output="screen",
+        emulate_tty=True,
+    )]
+
+
+def generate_launch_description():
+    default_params = os.path.join(get_package_share_directory("siamrpnpp"), "config", "tracker.yaml")
+    return LaunchDescription([
+        DeclareLaunchArgument("namespace", default_value="", description="Namespace of the node and its topics"),
+        DeclareLaunchArgument("params_file", default_value=default_params,
+                              description="Parameter file (see config/tracker.yaml)"),
+        DeclareLaunchArgument("image_topic", default_value="", description="Camera topic; empty = params file"),
+        DeclareLaunchArgument("weights", default_value="", description="Checkpoint file; empty = params file"),
+        DeclareLaunchArgument("device", default_value="", description="auto, cpu, cuda:N; empty = params file"),
+        OpaqueFunction(function=_tracker_node),
+    ])

@@ -1,0 +1,74 @@
+"""``siamrpnpp prepare``: crop a downloaded dataset into the training layout, or pack crops into LMDB."""
+from __future__ import annotations
+
+import argparse
+import os
+
+from .prepare import FORMATS
+
+HELP = {
+    "coco": "COCO: --root IMAGE_FOLDER --annotations instances_train2017.json",
+    "det": "ImageNet DET: --root ILSVRC2015 (Annotations/DET, Data/DET)",
+    "vid": "ImageNet VID: --root ILSVRC2015 (Annotations/VID, Data/VID)",
+    "ytbb": "YouTube-BB: --root FRAMES --annotations yt_bb_detection_train.csv [--frame-pattern]",
+    "got10k": "GOT-10k: --root GOT-10k (train/<sequence>/...)",
+    "lasot": "LaSOT: --root LaSOTBenchmark (<class>/<sequence>/...)",
+}
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser("prepare", help="prepare training data: 511x511 crops + index, or an LMDB pack")
+    sub = p.add_subparsers(dest="prepare_command", required=True)
+    for fmt in FORMATS:
+        q = sub.add_parser(fmt, help=HELP[fmt])
+        q.add_argument("--root", required=True, help="the dataset's folder as downloaded")
+        q.add_argument("--out", required=True, help="output folder (crop511/ and <name>.json are written there)")
+        q.add_argument("--name", default="train", help="index name (default: train -> train.json)")
+        q.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1), help="parallel processes")
+        q.add_argument("--quality", type=int, default=90, help="JPEG quality of the crops")
+        q.add_argument("--lmdb", action="store_true", help="also pack the crops into <out>/crop511.lmdb")
+        if fmt in ("coco", "ytbb"):
+            q.add_argument("--annotations", required=True, help="annotation file")
+        if fmt in ("det", "vid", "got10k"):
+            q.add_argument("--split", default="train")
+        if fmt == "ytbb":
+            q.add_argument("--frame-pattern", default="{youtube_id}/{timestamp_ms}.jpg",
+                           help="frame path under --root (fields youtube_id, timestamp_ms, class_id, object_id)")
+        if fmt in ("got10k", "lasot"):
+            q.add_argument("--sequences", nargs="+", metavar="NAME", help="only these sequences")
+        q.set_defaults(func=cmd_prepare, format=fmt)
+    q = sub.add_parser("pack", help="pack prepared crops into an LMDB database for faster loading")
+    q.add_argument("--out", required=True, help="a folder written by `siamrpnpp prepare <format>`")
+    q.add_argument("--name", default="train")
+    q.set_defaults(func=cmd_pack)
+    return p
+
+
+def cmd_prepare(args) -> int:
+    from .prepare import prepare, video_jobs
+
+    options = {k: getattr(args, k) for k in ("annotations", "split", "frame_pattern", "sequences") if hasattr(args, k)}
+    jobs = video_jobs(args.format, args.root, **options)
+    totals = prepare(jobs, args.out, args.name, args.workers, args.quality)
+    print(f"{args.format}: {totals['videos']} videos, {totals['crops']} crops from {totals['frames']} frames; "
+          f"{totals['unreadable']} missing/corrupt images skipped; {totals['resumed_videos']} videos done before")
+    spec = {"name": args.format, "root": os.path.join(args.out, "crop511"),
+            "anno": os.path.join(args.out, f"{args.name}.json")}
+    if args.lmdb:
+        spec["lmdb"] = _pack(args.out, args.name)
+    print("add to the training config's datasets:\n  - {" + ", ".join(f"{k}: {v}" for k, v in spec.items()) + "}")
+    return 0
+
+
+def _pack(out: str, name: str) -> str:
+    from .index import pack_lmdb
+
+    path = os.path.join(out, "crop511.lmdb")
+    packed, missing = pack_lmdb(os.path.join(out, "crop511"), os.path.join(out, f"{name}.json"), path)
+    print(f"packed {packed} crops into {path}" + (f" ({missing} missing)" if missing else ""))
+    return path
+
+
+def cmd_pack(args) -> int:
+    _pack(args.out, args.name)
+    return 0

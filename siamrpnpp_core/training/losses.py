@@ -1,0 +1,62 @@
+"""The SiamRPN training loss: balanced cross-entropy over selected anchors plus weighted L1 regression.
+
+``cls`` = 0.5 * mean NLL over positive anchors + 0.5 * mean NLL over negative anchors; ``loc`` = sum of
+|pred - target| over the 4 coordinates times the anchors' weights (1 / positives of the pair), divided
+by the batch size; ``total = cls_weight * cls + loc_weight * loc``. The means' denominators (counts of
+positives, negatives and pairs) can be given, so that split batches (gradient accumulation or
+several processes) sum to exactly the loss of the whole batch.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass(frozen=True)
+class Normalizer:
+    """Denominators of the loss: positive anchors, negative anchors and pairs in the whole batch."""
+
+    positives: float
+    negatives: float
+    pairs: float
+
+    @classmethod
+    def of(cls, labels: torch.Tensor) -> "Normalizer":
+        return cls(float((labels == 1).sum()), float((labels == 0).sum()), float(labels.shape[0]))
+
+
+def log_probabilities(cls: torch.Tensor) -> torch.Tensor:
+    """(B, 2A, S, S) logits to (B, 2, A, S, S) log-probabilities (background, foreground)."""
+    b, c, h, w = cls.shape
+    return F.log_softmax(cls.float().view(b, 2, c // 2, h, w), dim=1)
+
+
+def classification_sums(cls: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Summed NLL over positive and over negative anchors; ``labels`` (B, A, S, S) in {-1, 0, 1}."""
+    logp = log_probabilities(cls)
+    zero = logp.new_zeros(())
+    pos = -torch.where(labels == 1, logp[:, 1], zero).sum()
+    neg = -torch.where(labels == 0, logp[:, 0], zero).sum()
+    return pos, neg
+
+
+def regression_sum(loc: torch.Tensor, delta: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Sum over anchors of ``weight * |loc - delta|_1``; loc (B, 4A, S, S), delta (B, 4, A, S, S)."""
+    b, c, h, w = loc.shape
+    diff = (loc.float().view(b, 4, c // 4, h, w) - delta).abs().sum(dim=1)
+    return (diff * weight).sum()
+
+
+def siamrpn_loss(cls: torch.Tensor, loc: torch.Tensor, labels: torch.Tensor, delta: torch.Tensor,
+                 weight: torch.Tensor, norm: Normalizer | None = None, cls_weight: float = 1.0,
+                 loc_weight: float = 1.2) -> dict[str, torch.Tensor]:
+    """``{"total", "cls", "loc"}`` for one (part of a) batch; ``norm`` defaults to this batch's counts."""
+    norm = norm or Normalizer.of(labels)
+    pos, neg = classification_sums(cls, labels)
+    zero = cls.new_zeros((), dtype=torch.float32)
+    cls_loss = (0.5 * pos / norm.positives if norm.positives else zero) + \
+               (0.5 * neg / norm.negatives if norm.negatives else zero)
+    loc_loss = regression_sum(loc, delta, weight) / norm.pairs
+    return {"total": cls_weight * cls_loss + loc_weight * loc_loss, "cls": cls_loss, "loc": loc_loss}

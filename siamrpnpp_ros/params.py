@@ -1,0 +1,103 @@
+"""The node's parameters: one dataclass field each, with its default and its documentation."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+
+from siamrpnpp_core import DEFAULT_PRESET, Preset, TrackerConfig
+
+RELIABILITIES = ("best_effort", "reliable")
+TRANSPORTS = ("raw", "compressed")
+
+
+def _param(default, doc: str):
+    return field(default=default, metadata={"doc": doc})
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """All ROS parameters of the tracker node (read once at start-up)."""
+
+    preset: str = _param(DEFAULT_PRESET, "Core preset: network and tracker hyperparameters.")
+    weights: str = _param("", "Checkpoint file (pysot .pth, mmtracking .pth or .safetensors); empty = the "
+                              "core's default: the shipped demonstration weights for the default preset, "
+                              "seeded random weights for the others (demos and tests only); 'random' = random.")
+    device: str = _param("auto", "auto (first CUDA GPU, else CPU; the choice is logged), cpu, cuda or cuda:N. "
+                                 "A CUDA device that is missing is an error, never a silent CPU fallback.")
+    half: bool = _param(False, "float16 inference (CUDA only).")
+    cpu_threads: int = _param(0, "PyTorch CPU threads; 0 = PyTorch's default (all cores). On a CPU-only "
+                                 "machine, one core fewer than it has keeps image callbacks timely.")
+    long_term: bool = _param(False, "Long-term mode: search the whole neighbourhood while the target is lost "
+                                    "(the *_lt preset turns it on by itself).")
+    confidence_low: float = _param(-1.0, "Score below which a target becomes LOST; negative = the preset's value.")
+    confidence_high: float = _param(-1.0, "Score above which a LOST target is TRACKING again; negative = preset's.")
+    max_targets: int = _param(1, "Targets followed at once, all sharing one network. With 1, set_target "
+                                 "replaces the target; above 1, a new id beyond the limit is refused.")
+    class_id: str = _param("target", "class_id of the hypothesis in every published Detection2D.")
+    image_topic: str = _param("image", "Camera topic (sensor_msgs/Image, or <topic>/compressed when "
+                                       "image_transport is compressed).")
+    image_transport: str = _param("raw", "raw (sensor_msgs/Image) or compressed (sensor_msgs/CompressedImage).")
+    image_reliability: str = _param("best_effort", "Image subscription QoS reliability: best_effort (sensor "
+                                                   "data, the default) or reliable.")
+    image_depth: int = _param(1, "Image subscription QoS depth (keep last); 1 = always the newest frame.")
+    output_topic: str = _param("tracked_object", "vision_msgs/Detection2D per target and tracked frame.")
+    array_topic: str = _param("tracked_objects", "vision_msgs/Detection2DArray of all targets per frame "
+                                                 "(published only while subscribed).")
+    output_reliability: str = _param("reliable", "QoS reliability of the output topics.")
+    output_depth: int = _param(10, "QoS depth of the output topics.")
+    frame_buffer_size: int = _param(30, "Recent frames kept so set_target can initialise on the frame "
+                                        "whose stamp it names.")
+    debug_image: bool = _param(True, "Offer ~/debug_image (box, score, state, fps drawn on the frame); it is "
+                                     "rendered only while someone subscribes.")
+    use_cv_bridge: bool = _param(True, "Convert images with cv_bridge when it is installed (more encodings); "
+                                       "otherwise the built-in conversion.")
+    detections_topic: str = _param("", "vision_msgs/Detection2DArray from a detector used to re-initialise a "
+                                       "LOST target (best-scoring matching detection); empty = off.")
+    reinit_min_score: float = _param(0.5, "Minimum detector score for a re-initialisation.")
+    reinit_class_id: str = _param("", "Only detections with this class_id re-initialise; empty = any class.")
+    publish_bearing: bool = _param(False, "Publish ~/bearing (siamrpnpp/TargetBearing: angles of the box "
+                                          "centre from the optical axis) using camera_info_topic.")
+    camera_info_topic: str = _param("camera_info", "sensor_msgs/CameraInfo of the camera (for the bearing).")
+    diagnostics: bool = _param(True, "Publish diagnostic_msgs/DiagnosticArray on /diagnostics at 1 Hz.")
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value, kind = getattr(self, f.name), type(f.default)
+            if kind is float and type(value) is int:
+                object.__setattr__(self, f.name, float(value))
+            elif type(value) is not kind:
+                raise ValueError(f"parameter {f.name} must be of type {kind.__name__}, got {value!r}")
+        for name in ("image_reliability", "output_reliability"):
+            _check_choice(name, getattr(self, name), RELIABILITIES)
+        _check_choice("image_transport", self.image_transport, TRANSPORTS)
+        if self.cpu_threads < 0:
+            raise ValueError(f"parameter cpu_threads must be 0 (default) or positive, got {self.cpu_threads}")
+        for name in ("image_depth", "output_depth", "frame_buffer_size", "max_targets"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"parameter {name} must be at least 1, got {getattr(self, name)}")
+        if not 0.0 <= self.reinit_min_score <= 1.0:
+            raise ValueError(f"parameter reinit_min_score must be in [0, 1], got {self.reinit_min_score}")
+        if not self.image_topic or not self.output_topic:
+            raise ValueError("parameters image_topic and output_topic must not be empty")
+
+    def tracker_config(self, preset: Preset) -> TrackerConfig:
+        """The preset's tracker hyperparameters with this node's overrides."""
+        changes = {"long_term": True} if self.long_term else {}
+        if self.confidence_low >= 0:
+            changes["confidence_low"] = self.confidence_low
+        if self.confidence_high >= 0:
+            changes["confidence_high"] = self.confidence_high
+        return replace(preset.tracker, **changes)
+
+    @property
+    def subscribed_topic(self) -> str:
+        return f"{self.image_topic}/compressed" if self.image_transport == "compressed" else self.image_topic
+
+
+def parameter_docs() -> dict[str, tuple[object, str]]:
+    """name -> (default, documentation) for every parameter."""
+    return {f.name: (f.default, f.metadata["doc"]) for f in fields(NodeConfig)}
+
+
+def _check_choice(name: str, value: str, choices) -> None:
+    if value not in choices:
+        raise ValueError(f"parameter {name} must be one of {', '.join(choices)}, got {value!r}")

@@ -1,0 +1,27 @@
+"""Small generated training data shared by the training tests: synthetic sequences (real photographs
+from Debian's opencv-doc as textures and backgrounds) prepared into 511x511 crops."""
+from __future__ import annotations
+
+import pytest
+from trainkit import backgrounds
+
+
+@pytest.fixture(scope="session")
+def synthetic_raw(tmp_path_factory):
+    """Six short synthetic sequences in the LaSOT layout."""
+    from siamrpnpp_core.evaluation.synthetic import SynthConfig, generate
+
+    out = tmp_path_factory.mktemp("synthetic_raw")
+    generate(str(out), SynthConfig(num_sequences=6, length=16, size=(192, 144), seed=7, layout="lasot"),
+             backgrounds=backgrounds())
+    return str(out)
+
+
+@pytest.fixture(scope="session")
+def prepared(synthetic_raw, tmp_path_factory):
+    """``synthetic_raw`` cropped by the LaSOT preparation: (crop folder, index path)."""
+    from siamrpnpp_core.training.prepare import prepare, video_jobs
+
+    out = tmp_path_factory.mktemp("prepared")
+    prepare(video_jobs("lasot", synthetic_raw), str(out), workers=1, progress=False)
+    return str(out / "crop511"), str(out / "train.json")

@@ -1,0 +1,219 @@
+"""Training runs on generated data: the loss falls and the tracker improves; two-process DDP matches one
+process; a run killed with SIGKILL mid-interval (its last checkpoint corrupt) resumes to the same weights."""
+import csv
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+from trainkit import ROOT, TRAIN_PY, env, run_training, tiny_config, tiny_values, train_command, write_config
+
+from siamrpnpp_core import SiamRPNTracker, get_preset
+from siamrpnpp_core.training.checkpointing import list_checkpoints, load_latest, save_checkpoint
+from siamrpnpp_core.training.trainer import Trainer
+
+# 8 steps of 4 pairs in micro-batches of 2; the backbone unfreezes at step 4 (epoch 1); checkpoints every 3
+RUN = {"epochs": 2, "pairs_per_epoch": 16, "batch_size": 4, "micro_batch": 2, "checkpoint_interval": 3}
+
+
+def _log(out_dir):
+    with open(os.path.join(out_dir, "log.csv"), newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _mean_iou(model, sequences):
+    """Mean IoU of the tracker over the sequences' visible frames."""
+    tracker = SiamRPNTracker(model.eval(), get_preset("siamrpn_alex_dwxcorr").tracker)
+    ious = []
+    for frames, boxes in sequences:
+        tracker.init(frames[0], tuple(boxes[0]))
+        for frame, (x, y, w, h) in zip(frames[1:], boxes[1:]):
+            px, py, pw, ph = tracker.track(frame).bbox
+            if w <= 0:
+                continue
+            iw = max(0.0, min(px + pw, x + w) - max(px, x))
+            ih = max(0.0, min(py + ph, y + h) - max(py, y))
+            ious.append(iw * ih / (pw * ph + w * h - iw * ih))
+    return float(np.mean(ious))
+
+
+@pytest.fixture
+def one_thread():
+    """Training in this process on one thread (two threads on two shared cores are slower)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_short_run_loss_falls_and_tracker_improves(prepared, synthetic_raw, tmp_path, one_thread):
+    from siamrpnpp_core.evaluation import load_dataset
+
+    dataset = load_dataset("LaSOT", synthetic_raw)
+    sequences = [([s.read_frame(i) for i in range(len(s))], s.groundtruth) for s in dataset]
+    cfg = tiny_config(prepared, tmp_path / "run", epochs=1, pairs_per_epoch=320, batch_size=8, micro_batch=8,
+                      backbone_train_epoch=0, backbone_train_layers=["layer1", "layer2", "layer3", "layer4", "layer5"],
+                      backbone_lr_mult=1.0, base_lr=0.02, end_lr=0.02, warmup_epochs=0, checkpoint_interval=100,
+                      log_interval=10, tensorboard=True)
+    trainer = Trainer(cfg, progress=False)
+    before = _mean_iou(trainer.model, sequences)
+    trainer.run()
+    rows = _log(cfg.out_dir)
+    losses = [float(r["loss"]) for r in rows]
+    assert len(rows) == 4 and rows[-1]["step"] == "40"
+    assert np.mean(losses[-2:]) < 0.6 * losses[0], losses
+    after = _mean_iou(trainer.model, sequences)
+    print(f"mean IoU on the training sequences: {before:.3f} untrained, {after:.3f} after 40 steps")
+    assert after > before + 0.1, (before, after)
+    assert os.path.isfile(os.path.join(cfg.out_dir, "model.safetensors"))
+    assert any(n.startswith("events.out.tfevents") for n in os.listdir(os.path.join(cfg.out_dir, "tensorboard")))
+
+
+@pytest.fixture(scope="module")
+def reference(prepared, tmp_path_factory):
+    """An uninterrupted single-process run (one thread), its final weights."""
+    out = tmp_path_factory.mktemp("reference")
+    config = write_config(out / "run.yaml", tiny_values(prepared, out / "run", **RUN))
+    done = run_training(config)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert [r["step"] for r in _log(out / "run")] == [str(s) for s in range(1, 9)]
+    return load_file(str(out / "run" / "model.safetensors"))
+
+
+def test_killed_run_resumes_to_the_same_weights(prepared, reference, tmp_path):
+    config = write_config(tmp_path / "run.yaml", tiny_values(prepared, tmp_path / "run", **RUN))
+    proc = subprocess.Popen(train_command(config), env=env(), cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    log_path = tmp_path / "run" / "log.csv"
+    deadline = time.time() + 240
+    try:
+        while time.time() < deadline and proc.poll() is None:
+            if log_path.is_file() and any(r["step"] == "4" for r in _log(tmp_path / "run")):
+                break
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)  # between checkpoints 3 and 6
+    finally:
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    steps = [s for s, _ in list_checkpoints(str(tmp_path / "run"))]
+    assert steps and steps[0] < 8 and not (tmp_path / "run" / "model.safetensors").exists()
+    # the newest checkpoint is corrupt (cut short): the resume falls back to the one before
+    newest = list_checkpoints(str(tmp_path / "run"))[0][1]
+    data = open(newest, "rb").read()
+    corrupt = os.path.join(tmp_path / "run", f"checkpoint_{steps[0] + 1:08d}.pth")
+    with open(corrupt, "wb") as f:
+        f.write(data[: len(data) // 2])
+    resumed = run_training(config)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "trying the previous checkpoint" in resumed.stderr
+    final = load_file(str(tmp_path / "run" / "model.safetensors"))
+    for k, v in reference.items():
+        torch.testing.assert_close(final[k], v, rtol=0, atol=0, msg=k)
+    assert [r["step"] for r in _log(tmp_path / "run")] == [str(s) for s in range(1, 9)]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_process_ddp_matches_one_process(prepared, reference, tmp_path):
+    config = write_config(tmp_path / "run.yaml", tiny_values(prepared, tmp_path / "run", **RUN))
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes=1", "--nproc_per_node=2",
+           f"--master_port={_free_port()}", str(TRAIN_PY), "--config", str(config), "--no-progress"]
+    done = subprocess.run(cmd, capture_output=True, text=True, env={**env(), "SIAMRPNPP_DIST_BACKEND": "gloo"},
+                          timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    final = load_file(str(tmp_path / "run" / "model.safetensors"))
+    trained = [k for k in reference if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))]
+    for k in trained:
+        torch.testing.assert_close(final[k], reference[k], rtol=1e-4, atol=1e-5, msg=k)
+    assert len(_log(tmp_path / "run")) == 8  # rank 0 logs every step once
+
+
+def test_checkpoint_fallback_and_atomicity(tmp_path):
+    folder = str(tmp_path)
+    for step in (1, 2, 3, 4):
+        save_checkpoint({"model": {"w": torch.full((2,), float(step))}, "step": step}, folder, step, keep=3)
+    assert [s for s, _ in list_checkpoints(folder)] == [4, 3, 2]  # the oldest pruned
+    assert not any(name.endswith(".tmp") for name in os.listdir(folder))
+    with open(os.path.join(folder, "checkpoint_00000004.pth"), "r+b") as f:
+        f.truncate(100)
+    state, path = load_latest(folder)
+    assert state["step"] == 3 and path.endswith("checkpoint_00000003.pth")
+    assert load_latest(str(tmp_path / "none")) is None
+
+
+def test_changed_sampling_settings_refuse_to_resume(prepared, tmp_path):
+    cfg = tiny_config(prepared, tmp_path / "run", **RUN)
+    Trainer(cfg, progress=False).run(max_steps=3)
+    with pytest.raises(ValueError, match="batch_size"):
+        Trainer(tiny_config(prepared, tmp_path / "run", **{**RUN, "batch_size": 2}), progress=False)
+    resumed = Trainer(cfg, progress=False)
+    assert resumed.step == 3
+
+
+def test_non_finite_steps_are_skipped_and_counted(prepared, tmp_path):
+    from siamrpnpp_core.training.sampling import PairDataset
+
+    class Poisoned(PairDataset):
+        def __getitem__(self, key):
+            sample = super().__getitem__(key)
+            if key[1] in (4, 5, 6, 7):  # the second step's pairs
+                sample["search"][:] = np.nan
+            return sample
+
+    cfg = tiny_config(prepared, tmp_path / "run", **RUN)
+    trainer = Trainer(cfg, dataset=Poisoned(cfg), progress=False)
+    trainer.run(max_steps=1)
+    after_one = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    trainer.run(max_steps=1)
+    assert trainer.skipped == 1 and trainer.step == 2
+    for k, v in trainer.model.state_dict().items():
+        torch.testing.assert_close(v, after_one[k], msg=k)  # the poisoned step changed no weight nor statistic
+    trainer.run(max_steps=1)
+    assert trainer.skipped == 1
+    assert all(torch.isfinite(v.float()).all() for v in trainer.model.state_dict().values())
+    assert _log(cfg.out_dir)[-1]["skipped_steps"] == "1"
+
+
+def test_pretrained_backbone_is_loaded(prepared, tmp_path):
+    from siamrpnpp_core.model.alexnet import AlexNet
+
+    torch.manual_seed(3)
+    backbone = AlexNet(0.25)
+    state = {**backbone.state_dict(), "fc.weight": torch.zeros(10, 4), "fc.bias": torch.zeros(10)}
+    torch.save(state, tmp_path / "alexnet_imagenet.pth")
+    cfg = tiny_config(prepared, tmp_path / "run", pretrained=str(tmp_path / "alexnet_imagenet.pth"))
+    trainer = Trainer(cfg, progress=False)
+    for k, v in backbone.state_dict().items():
+        torch.testing.assert_close(trainer.model.backbone.state_dict()[k], v)
+    del state["features.0.weight"]
+    torch.save(state, tmp_path / "broken.pth")
+    with pytest.raises(ValueError, match="missing keys"):
+        Trainer(tiny_config(prepared, tmp_path / "run2", pretrained=str(tmp_path / "broken.pth")), progress=False)
+
+
+def test_sigterm_saves_the_current_step(prepared, tmp_path):
+    values = tiny_values(prepared, tmp_path / "run", **{**RUN, "checkpoint_interval": 100, "num_workers": 1})
+    config = write_config(tmp_path / "run.yaml", values)
+    proc = subprocess.Popen(train_command(config), env=env(), cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    log_path = tmp_path / "run" / "log.csv"
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        if log_path.is_file() and len(_log(tmp_path / "run")) >= 2:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr[-2000:]
+    logged = int(_log(tmp_path / "run")[-1]["step"])
+    assert [s for s, _ in list_checkpoints(str(tmp_path / "run"))][0] == logged < 8
