@@ -1,6 +1,6 @@
 """Per-frame tracking time of the presets at 640x480 (the packaged clip), median after warm-up.
 
-    python benchmarks/track_speed.py [--frames 60] [--warmup 5] [--devices cpu cuda] [--half]
+    python benchmarks/track_speed.py [--frames 60] [--warmup 5] [--devices cpu cuda] [--half] [--threads N]
 
 Prints a Markdown table: device, preset, median / p90 milliseconds per frame and frames per second.
 """
@@ -39,7 +39,10 @@ def main() -> None:
     parser.add_argument("--presets", nargs="+", default=["siamrpn_r50_l234_dwxcorr"])
     parser.add_argument("--devices", nargs="+", default=["cpu"] + (["cuda"] if torch.cuda.is_available() else []))
     parser.add_argument("--half", action="store_true", help="also time float16 on CUDA")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     clip = open_frames(resources.files("siamrpnpp_core") / "data" / "demo.mp4")
     frames = list(clip)
