@@ -59,6 +59,11 @@ def _curve_plot(path, title, xlabel, ylabel, x, entries, legend_loc, xlim):
     for k, (label, y) in enumerate(entries):
         ax.plot(x, y, STYLES[(k // len(colors)) % len(STYLES)], color=colors[k % len(colors)], lw=2, label=label)
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel, xlim=xlim, ylim=(0, 1.0))
+    return _save(plt, fig, ax, path, legend_loc)
+
+
+def _save(plt, fig, ax, path: str, legend_loc: str) -> str:
+    """Grid, legend, tight layout; write the PNG (creating its folder) and free the figure."""
     ax.grid(True, ls="--", alpha=0.5)
     ax.legend(loc=legend_loc, fontsize=8, frameon=True)
     fig.tight_layout()
@@ -114,14 +119,7 @@ def plot_eao(scores: list[dict], out_dir: str, dataset: str) -> list[str]:
                 label=f"[{s['eao']:.3f}] {s['tracker']}")
     ax.set(title=f"Expected overlap curves on {dataset}", xlabel="Sequence length",
            ylabel="Expected overlap", ylim=(0, 1.0), xlim=(1, max(len(s["eao_curve"]) for s in ranked)))
-    ax.grid(True, ls="--", alpha=0.5)
-    ax.legend(loc="upper right", fontsize=8)
-    fig.tight_layout()
-    path = os.path.join(out_dir, "eao_curves.png")
-    os.makedirs(out_dir, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return [path]
+    return [_save(plt, fig, ax, os.path.join(out_dir, "eao_curves.png"), "upper right")]
 
 
 def plot_lt(scores: list[dict], out_dir: str, dataset: str) -> list[str]:
@@ -137,14 +135,7 @@ def plot_lt(scores: list[dict], out_dir: str, dataset: str) -> list[str]:
         ax.plot([s["recall"]], [s["precision"]], "o", color=c)
     ax.set(title=f"Tracking precision/recall on {dataset}", xlabel="Tracking recall",
            ylabel="Tracking precision", xlim=(0, 1), ylim=(0, 1))
-    ax.grid(True, ls="--", alpha=0.5)
-    ax.legend(loc="lower left", fontsize=8)
-    fig.tight_layout()
-    path = os.path.join(out_dir, "precision_recall.png")
-    os.makedirs(out_dir, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return [path]
+    return [_save(plt, fig, ax, os.path.join(out_dir, "precision_recall.png"), "lower left")]
 
 
 def plot_scores(scores: list[dict], out_dir: str, dataset: str, norm: bool = False) -> list[str]:
