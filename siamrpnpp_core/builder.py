@@ -8,6 +8,7 @@ from importlib import resources
 
 import torch
 
+from .backends import build_engine
 from .checkpoint import PYSOT, load_weights
 from .config import DEFAULT_PRESET, Preset, TrackerConfig, get_preset
 from .device import resolve_device, resolve_dtype
@@ -40,9 +41,6 @@ def build_model(preset: str | Preset = DEFAULT_PRESET, weights: str | os.PathLik
     preset = get_preset(preset)
     dev = resolve_device(device)
     dtype = resolve_dtype(dev, half)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(RANDOM_INIT_SEED)
-        model = SiamRPN(preset.model)
     convention = PYSOT
     if weights is None and preset.name == DEFAULT_PRESET and preset.model == get_preset(DEFAULT_PRESET).model:
         weights = default_weights_path()
@@ -50,21 +48,43 @@ def build_model(preset: str | Preset = DEFAULT_PRESET, weights: str | os.PathLik
             log.info("no weights given: using the shipped demonstration weights of %s (synthetic training "
                      "data only; use the published SiamRPN++ weights for real tracking)", preset.name)
     if weights is not None and os.fspath(weights) != RANDOM:
+        model = _uninitialised(preset)  # every tensor is overwritten by the strict load below
         convention = load_weights(model, weights)
     else:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(RANDOM_INIT_SEED)
+            model = SiamRPN(preset.model)
         log.warning("%s: %s is randomly initialised and will not track meaningfully",
                     "weights='random'" if weights is not None else "no weights given", preset.name)
     model.convention = convention
     return model.eval().to(dev, dtype)
 
 
+def _uninitialised(preset: Preset) -> SiamRPN:
+    """The network with allocated but unset tensors (skips random init; BN step counters zeroed)."""
+    with torch.device("meta"):
+        model = SiamRPN(preset.model)
+    model = model.to_empty(device="cpu")
+    for name, buffer in model.named_buffers():
+        if name.endswith("num_batches_tracked"):
+            buffer.zero_()
+    return model
+
+
 def build_tracker(preset: str | Preset = DEFAULT_PRESET, weights: str | os.PathLike | None = None,
                   device: str | torch.device = "auto", half: bool = False,
-                  tracker_config: TrackerConfig | None = None) -> SiamRPNTracker:
-    """A tracker for the preset; weights from mmtracking switch the crop/anchor convention to theirs."""
+                  tracker_config: TrackerConfig | None = None, backend: str = "auto",
+                  cuda_graphs: bool = False) -> SiamRPNTracker:
+    """A tracker for the preset on ``backend`` (see ``siamrpnpp_core.backends``).
+
+    Weights from mmtracking switch the crop/anchor convention to theirs.
+    """
     preset = get_preset(preset)
     model = build_model(preset, weights, device, half)
-    config = tracker_config or preset.tracker
-    if config.convention != model.convention:
-        config = replace(config, convention=model.convention)
-    return SiamRPNTracker(model, config)
+    return SiamRPNTracker(build_engine(model, backend, cuda_graphs), tracker_config_for(preset, model, tracker_config))
+
+
+def tracker_config_for(preset: Preset, model: SiamRPN, config: TrackerConfig | None = None) -> TrackerConfig:
+    """``config`` (default: the preset's) in the convention of the loaded weights."""
+    config = config or preset.tracker
+    return config if config.convention == model.convention else replace(config, convention=model.convention)

@@ -12,7 +12,8 @@ from importlib import resources
 import cv2
 from tqdm import tqdm
 
-from .builder import RANDOM, build_tracker, default_weights_path
+from .backends import BACKENDS
+from .builder import RANDOM, build_model, build_tracker, default_weights_path
 from .checkpoint import CheckpointError, check_state_dict, read_state_dict, save_safetensors
 from .config import DEFAULT_PRESET, HYPERPARAMETERS, PRESETS, get_preset, with_hyperparameters
 from .model import SiamRPN
@@ -43,6 +44,9 @@ def _add_tracker_options(p: argparse.ArgumentParser) -> None:
                    help="benchmark hyperparameters (penalty_k, window_influence, lr) instead of the preset's")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
     p.add_argument("--half", action="store_true", help="float16 inference (CUDA only)")
+    p.add_argument("--backend", default="auto", choices=BACKENDS,
+                   help="inference backend (default auto: onnxruntime on the CPU, torch on CUDA)")
+    p.add_argument("--cuda-graphs", action="store_true", help="replay the per-frame step as a CUDA graph")
     p.add_argument("--long-term", action="store_true", help="long-term mode: enlarge the search region when lost")
     p.add_argument("--output", help="write one x,y,w,h line per frame (OTB result format)")
     p.add_argument("--video", help="write an annotated video (e.g. out.mp4)")
@@ -71,6 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", default="siamrpn_r50_l234_dwxcorr", choices=sorted(PRESETS))
     p.set_defaults(func=cmd_convert)
 
+    p = sub.add_parser("export", help="write the template and search branches as ONNX, checked with ONNX Runtime")
+    p.add_argument("output", help="destination folder (template.onnx, search.onnx)")
+    p.add_argument("--preset", default="siamrpn_r50_l234_dwxcorr", choices=sorted(PRESETS))
+    p.add_argument("--weights", help=f"checkpoint to export (default as for `track`; '{RANDOM}' for random init)")
+    p.add_argument("--search-size", type=int, default=255, help="search crop used for tracing (axes stay dynamic)")
+    p.set_defaults(func=cmd_export)
+
     p = sub.add_parser("presets", help="list the named presets and hyperparameter sets")
     p.set_defaults(func=cmd_presets)
 
@@ -89,13 +100,14 @@ def _add_optional_groups(sub) -> None:
 
 def cmd_track(args) -> int:
     config = _tracker_config(args)
-    tracker = build_tracker(args.preset, args.weights, args.device, args.half, config)
+    tracker = build_tracker(args.preset, args.weights, args.device, args.half, config, args.backend,
+                            args.cuda_graphs)
     frames = open_frames(args.source)
     total = frames.length_hint
     if args.max_frames:
         total = min(total or args.max_frames, args.max_frames)
-    if tracker.model.convention != "pysot":
-        logging.info("weights from %s: tracking with its crop and anchor conventions", tracker.model.convention)
+    if tracker.config.convention != "pysot":
+        logging.info("weights from %s: tracking with its crop and anchor conventions", tracker.config.convention)
     boxes, writer, elapsed, tracked = [], None, 0.0, 0
     try:
         for index, frame in enumerate(tqdm(frames, total=total, unit="frame", disable=None)):
@@ -150,6 +162,17 @@ def cmd_convert(args) -> int:
     check_state_dict(SiamRPN(get_preset(args.preset).model), state, source=args.input)
     save_safetensors(state, args.output, convention, preset=args.preset, source=os.path.basename(args.input))
     print(f"wrote {args.output}: {len(state)} tensors, {convention} conventions, preset {args.preset}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .backends.onnx_export import export_onnx, verify_onnx
+    model = build_model(args.preset, args.weights, "cpu")
+    template_path, search_path = export_onnx(model, args.output, search_size=args.search_size)
+    errors = verify_onnx(model, template_path, search_path)
+    print(f"wrote {template_path} and {search_path}")
+    print("ONNX Runtime vs PyTorch eager, max |difference| / max |value|: "
+          + ", ".join(f"{name} {value:.2e}" for name, value in errors.items()))
     return 0
 
 

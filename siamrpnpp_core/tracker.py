@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from . import geometry as geo
+from .backends import EagerEngine, Engine, concat_kernels
 from .config import TrackerConfig
 
 
@@ -80,26 +81,73 @@ def regression_deltas(loc: torch.Tensor) -> np.ndarray:
     return loc.float().permute(1, 2, 3, 0).contiguous().view(4, -1).cpu().numpy()
 
 
-class SiamRPNTracker:
-    """Single-target SiamRPN++ tracker: ``init(frame, box)`` then ``track(frame)`` per frame."""
+@dataclass(frozen=True)
+class _SearchRegion:
+    patch: torch.Tensor
+    instance_size: int
+    scale_z: float
+    window_influence: float
 
-    def __init__(self, model: torch.nn.Module, config: TrackerConfig):
-        self.model = model
+
+def track_batch(trackers: list["SiamRPNTracker"], frames: list) -> list[TrackResult]:
+    """Step several initialised trackers, each on its own frame (the same frame may repeat).
+
+    Trackers sharing an engine and a search size go through the network as one batch: one backbone
+    and head pass for all of them. Results are in the order of ``trackers`` and equal those of
+    calling ``track`` on each.
+    """
+    if len(trackers) != len(frames):
+        raise ValueError(f"{len(trackers)} trackers but {len(frames)} frames")
+    for tracker in trackers:
+        if not tracker.initialized:
+            raise ValueError("track() called before init(): give the tracker a target box first")
+    images = {}
+    for frame in frames:
+        if id(frame) not in images:
+            images[id(frame)] = prepare_frame(frame)
+    jobs = [(t, images[id(f)], t._search_region(images[id(f)])) for t, f in zip(trackers, frames)]
+    groups: dict[tuple, list[int]] = {}
+    for i, (tracker, _, region) in enumerate(jobs):
+        groups.setdefault((id(tracker.engine), region.instance_size), []).append(i)
+    results: list[TrackResult | None] = [None] * len(jobs)
+    for members in groups.values():
+        engine = jobs[members[0]][0].engine
+        x = torch.cat([jobs[i][2].patch for i in members])
+        kernels = concat_kernels([jobs[i][0]._kernels for i in members])
+        cls, loc = engine.search(kernels, x)
+        for row, i in enumerate(members):
+            tracker, image, region = jobs[i]
+            results[i] = tracker._update(image, region, cls[row:row + 1], loc[row:row + 1])
+    return results
+
+
+class SiamRPNTracker:
+    """Single-target SiamRPN++ tracker: ``init(frame, box)`` then ``track(frame)`` per frame.
+
+    ``engine`` is a backend engine (``siamrpnpp_core.backends``) or a bare model, which then runs as
+    the eager reference path. Trackers sharing one engine can be stepped together by ``track_batch``.
+    """
+
+    def __init__(self, engine, config: TrackerConfig):
+        self.engine = engine if isinstance(engine, Engine) else EagerEngine(engine)
         self.config = config
-        first = next(model.parameters())
-        self.device, self.dtype = first.device, first.dtype
+        self.device, self.dtype = self.engine.device, self.engine.dtype
         self._geometry_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.reset()
 
+    @property
+    def model(self):
+        return getattr(self.engine, "model", None)
+
     def reset(self) -> None:
         """Forget the target; ``track`` raises until the next ``init``."""
-        self._template = None
+        self._kernels = None
         self._center = self._size = self._channel_average = None
         self._lost = False
 
     @property
     def initialized(self) -> bool:
-        return self._template is not None
+        return self._kernels is not None
 
     @property
     def state(self) -> TrackState:
@@ -114,34 +162,36 @@ class SiamRPNTracker:
         self._size = np.array([w, h])
         self._channel_average = np.mean(image, axis=(0, 1))
         s_z = round(geo.context_size(self._size[0], self._size[1], cfg.context_amount))
-        patch = self._crop(image, cfg.exemplar_size, s_z)
-        with torch.inference_mode():
-            self._template = self.model.template(patch)
+        self._kernels = self.engine.template(self._crop(image, cfg.exemplar_size, s_z))
         self._lost = False
 
     def track(self, frame) -> TrackResult:
         """Locate the target in ``frame``; returns its box, score and tracking state."""
-        if not self.initialized:
-            raise ValueError("track() called before init(): give the tracker a target box first")
-        image = prepare_frame(frame)
+        return track_batch([self], [frame])[0]
+
+    def _search_region(self, image: np.ndarray) -> _SearchRegion:
+        """The search crop of this frame and the scale it was taken at."""
         cfg = self.config
         searching = cfg.long_term and self._lost
         instance_size = cfg.lost_instance_size if searching else cfg.instance_size
-        window_influence = cfg.lost_window_influence if searching else cfg.window_influence
-
         s_z = geo.context_size(self._size[0], self._size[1], cfg.context_amount)
-        scale_z = cfg.exemplar_size / s_z
         s_x = s_z * (instance_size / cfg.exemplar_size)
-        with torch.inference_mode():
-            cls, loc = self.model.track(self._template, self._crop(image, instance_size, round(s_x)))
+        patch = self._crop(image, instance_size, round(s_x))
+        return _SearchRegion(patch, instance_size, cfg.exemplar_size / s_z,
+                             cfg.lost_window_influence if searching else cfg.window_influence)
+
+    def _update(self, image: np.ndarray, region: _SearchRegion, cls: torch.Tensor, loc: torch.Tensor) -> TrackResult:
+        """Pick the best anchor of one target's maps and move the target state (pysot's ``track``)."""
+        cfg = self.config
         score = foreground_scores(cls)
-        anchors, window = self._geometry(instance_size)
+        anchors, window = self._geometry(region.instance_size)
         max_delta = geo.MMTRACKING_MAX_DELTA if cfg.convention == "mmtracking" else None
         pred = geo.decode_boxes(regression_deltas(loc), anchors, max_delta)
 
+        scale_z = region.scale_z
         penalty = geo.scale_ratio_penalty(pred[2], pred[3], self._size, scale_z, cfg.penalty_k)
         pscore = penalty * score
-        pscore = pscore * (1 - window_influence) + window * window_influence
+        pscore = pscore * (1 - region.window_influence) + window * region.window_influence
         best = np.argmax(pscore)
         best_score = score[best]
 

@@ -81,8 +81,9 @@ class TrackerNode(Node):
         if cfg.device.strip().lower() == "auto":
             self.get_logger().info(f"device auto: using {device}")
         preset = get_preset(cfg.preset)
-        tracker = build_tracker(preset, cfg.weights or None, device, cfg.half, cfg.tracker_config(preset))
-        self.targets = TargetSet(tracker.model, tracker.config, cfg.max_targets)
+        tracker = build_tracker(preset, cfg.weights or None, device, cfg.half, cfg.tracker_config(preset),
+                                cfg.backend, cfg.cuda_graphs)
+        self.targets = TargetSet(tracker.engine, tracker.config, cfg.max_targets)
         self.device = device
         self.converter = ImageConverter(cfg.use_cv_bridge)
         self.frames = FrameBuffer(cfg.frame_buffer_size)
@@ -98,7 +99,8 @@ class TrackerNode(Node):
         self._make_interfaces()
         self.get_logger().info(
             f"tracking {cfg.subscribed_topic} ({cfg.image_transport}, {cfg.image_reliability}, depth "
-            f"{cfg.image_depth}) -> {cfg.output_topic}; preset {preset.name} on {device}, image conversion "
+            f"{cfg.image_depth}) -> {cfg.output_topic}; preset {preset.name} on {device} ({tracker.engine.name}), "
+            f"image conversion "
             f"{self.converter.backend}")
 
     def _read_parameters(self) -> NodeConfig:

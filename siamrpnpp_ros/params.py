@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
 
-from siamrpnpp_core import DEFAULT_PRESET, Preset, TrackerConfig
+from siamrpnpp_core import BACKENDS, DEFAULT_PRESET, Preset, TrackerConfig
 
 RELIABILITIES = ("best_effort", "reliable")
 TRANSPORTS = ("raw", "compressed")
@@ -24,6 +24,9 @@ class NodeConfig:
     device: str = _param("auto", "auto (first CUDA GPU, else CPU; the choice is logged), cpu, cuda or cuda:N. "
                                  "A CUDA device that is missing is an error, never a silent CPU fallback.")
     half: bool = _param(False, "float16 inference (CUDA only).")
+    backend: str = _param("auto", "Inference backend: auto (onnxruntime on the CPU, torch on CUDA), eager, torch, "
+                                  "onnxruntime or openvino. All targets share one batched pass per frame.")
+    cuda_graphs: bool = _param(False, "Replay the per-frame network step as a CUDA graph (backend torch, CUDA).")
     cpu_threads: int = _param(0, "PyTorch CPU threads; 0 = PyTorch's default (all cores). On a CPU-only "
                                  "machine, one core fewer than it has keeps image callbacks timely.")
     long_term: bool = _param(False, "Long-term mode: search the whole neighbourhood while the target is lost "
@@ -69,6 +72,7 @@ class NodeConfig:
         for name in ("image_reliability", "output_reliability"):
             _check_choice(name, getattr(self, name), RELIABILITIES)
         _check_choice("image_transport", self.image_transport, TRANSPORTS)
+        _check_choice("backend", self.backend, BACKENDS)
         if self.cpu_threads < 0:
             raise ValueError(f"parameter cpu_threads must be 0 (default) or positive, got {self.cpu_threads}")
         for name in ("image_depth", "output_depth", "frame_buffer_size", "max_targets"):

@@ -1,14 +1,14 @@
-"""Several targets in one node: one core ``SiamRPNTracker`` per target, all sharing one model.
+"""Several targets in one node: one core ``SiamRPNTracker`` per target, all sharing one engine.
 
-Each tracker keeps its own template features; the network weights live once in memory. (A batched
-backbone pass over all targets needs a core API that does not exist yet.)
+Each tracker keeps its own template kernels; the network weights live once in memory, and each frame
+goes through the network once for all targets (``track_batch``).
 """
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
 
-from siamrpnpp_core import SiamRPNTracker, TrackerConfig, TrackResult, TrackState
+from siamrpnpp_core import SiamRPNTracker, TrackerConfig, TrackResult, TrackState, track_batch
 
 from .frames import Frame
 
@@ -31,10 +31,10 @@ class Target:
 class TargetSet:
     """Thread-safe set of targets; ``set`` initialises or re-initialises, ``step`` tracks a frame."""
 
-    def __init__(self, model, config: TrackerConfig, max_targets: int = 1):
+    def __init__(self, engine, config: TrackerConfig, max_targets: int = 1):
         if max_targets < 1:
             raise ValueError(f"max_targets must be at least 1, got {max_targets}")
-        self.model, self.config, self.max_targets = model, config, max_targets
+        self.engine, self.config, self.max_targets = engine, config, max_targets
         self._targets: dict[str, Target] = {}
         self._next_id = 1
         self._lock = threading.Lock()
@@ -60,7 +60,7 @@ class TargetSet:
             if tid not in self._targets and len(self._targets) >= self.max_targets and self.max_targets > 1:
                 raise ValueError(f"already tracking {len(self._targets)} targets (max_targets={self.max_targets}):"
                                  " clear them or re-set one by its id")
-            tracker = SiamRPNTracker(self.model, self.config)
+            tracker = SiamRPNTracker(self.engine, self.config)
             tracker.init(frame.image, bbox)
             if tid not in self._targets and self.max_targets == 1:
                 self._targets.clear()
@@ -77,13 +77,11 @@ class TargetSet:
     def step(self, frame: Frame) -> list[Target]:
         """Track ``frame`` with every target initialised on an earlier frame; returns those targets."""
         with self._lock:
-            done = []
-            for target in self._targets.values():
-                if target.init_seq >= frame.seq:
-                    continue
-                target.result = target.tracker.track(frame.image)
+            done = [t for t in self._targets.values() if t.init_seq < frame.seq]
+            results = track_batch([t.tracker for t in done], [frame.image] * len(done)) if done else []
+            for target, result in zip(done, results):
+                target.result = result
                 target.frames_lost = target.frames_lost + 1 if target.lost else 0
-                done.append(target)
             return done
 
     def _new_id(self) -> str:

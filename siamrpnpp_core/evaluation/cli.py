@@ -25,6 +25,7 @@ def _tracker_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS))
     p.add_argument("--weights", help="pysot/mmtracking .pth or .safetensors (default as for `siamrpnpp track`)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    p.add_argument("--backend", default="auto", help="inference backend: auto | eager | torch | onnxruntime | openvino")
 
 
 def _parse_list(text: str) -> list[float]:
@@ -114,7 +115,7 @@ def cmd_run(args) -> int:
                         args.preset)
     name = args.tracker_name or (os.path.splitext(os.path.basename(args.weights))[0] if args.weights else args.preset)
     results = args.results or os.path.join("results", dataset.name)
-    tracker = build_tracker(args.preset, args.weights, args.device, tracker_config=config)
+    tracker = build_tracker(args.preset, args.weights, args.device, tracker_config=config, backend=args.backend)
     ran = run_dataset(tracker, dataset, results, name, overwrite=args.overwrite, init_convention=args.init,
                       overlap=args.overlap)
     print(f"{name}: ran {len(ran)} of {len(dataset)} sequences of {dataset.name} "

@@ -1,0 +1,54 @@
+"""Inference backends: the same two network calls (template once, search per frame) on different runtimes.
+
+``eager``       the release's module as written (the reference path: BN unfolded, conv_kernel per frame);
+``torch``       the inference form (BN folded, kernels precomputed, merged branches); on CUDA optionally
+                half precision and CUDA graphs;
+``onnxruntime`` the inference form's search branch exported to ONNX and run by ONNX Runtime (CPU);
+``openvino``    the same ONNX graph compiled by OpenVINO (CPU).
+``auto`` picks ``torch`` on CUDA and ``onnxruntime`` on the CPU when it is installed.
+"""
+from __future__ import annotations
+
+import importlib.util
+
+import torch
+
+from .base import Engine, Kernels, concat_kernels
+from .torch_backend import EagerEngine, TorchEngine
+
+BACKENDS = ("auto", "eager", "torch", "onnxruntime", "openvino")
+
+
+def resolve_backend(backend: str, device: torch.device) -> str:
+    """The concrete backend for ``backend`` on ``device``; ValueError if it cannot run there."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend == "auto":
+        if device.type == "cpu" and importlib.util.find_spec("onnxruntime") is not None:
+            return "onnxruntime"
+        return "torch"
+    if backend in ("onnxruntime", "openvino"):
+        if device.type != "cpu":
+            raise ValueError(f"backend {backend!r} runs on the CPU; use backend 'torch' on {device}")
+        if importlib.util.find_spec(backend) is None:
+            raise ValueError(f"backend {backend!r} needs the Python package {backend} (pip install {backend})")
+    return backend
+
+
+def build_engine(model: torch.nn.Module, backend: str = "auto", cuda_graphs: bool = False,
+                 cache_dir: str | None = None) -> Engine:
+    """An engine running ``model`` (eval mode, on its device and dtype) with the chosen backend."""
+    first = next(model.parameters())
+    name = resolve_backend(backend, first.device)
+    if cuda_graphs and (name != "torch" or first.device.type != "cuda"):
+        raise ValueError("cuda_graphs needs backend 'torch' on a CUDA device")
+    if name == "eager":
+        return EagerEngine(model)
+    if name == "torch":
+        return TorchEngine(model, cuda_graphs=cuda_graphs)
+    from .onnx_backend import OnnxRuntimeEngine, OpenVinoEngine
+    return (OnnxRuntimeEngine if name == "onnxruntime" else OpenVinoEngine)(model, cache_dir=cache_dir)
+
+
+__all__ = ["BACKENDS", "EagerEngine", "Engine", "Kernels", "TorchEngine", "build_engine", "concat_kernels",
+           "resolve_backend"]

@@ -1,0 +1,105 @@
+"""ONNX export of the template and search branches (TensorRT-friendly depthwise correlation).
+
+The correlation is exported in its unrolled form (shifted products and sums), so no convolution
+takes a runtime kernel; batch and search size are dynamic axes.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from pathlib import Path
+
+import torch
+
+from ..model.inference import InferenceNetwork, SearchBranch, TemplateBranch
+
+OPSET = 17
+
+
+def kernel_names(count: int) -> list[str]:
+    return [f"kernel{i}" for i in range(count)]
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "siamrpnpp" / "onnx"
+
+
+def network_digest(network: torch.nn.Module) -> str:
+    """Content hash of the folded weights and the export settings (names cached ONNX files)."""
+    digest = hashlib.sha256()  # hardware-accelerated on most CPUs
+    digest.update(f"{torch.__version__}/{OPSET}".encode())
+    for name, tensor in network.state_dict().items():
+        digest.update(name.encode())
+        digest.update(str(tuple(tensor.shape)).encode())
+        digest.update(tensor.detach().float().cpu().contiguous().numpy().data)
+    return digest.hexdigest()[:32]
+
+
+def _export(module: torch.nn.Module, args: tuple, path: Path, input_names, output_names, dynamic) -> None:
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer warnings about shape arithmetic are expected here
+        torch.onnx.export(module, args, str(tmp), input_names=input_names, output_names=output_names,
+                          dynamic_axes=dynamic, opset_version=OPSET, dynamo=False)
+    os.replace(tmp, path)  # atomic: a reader never sees a half-written graph
+
+
+def export_onnx(model: torch.nn.Module, out_dir: str | os.PathLike, exemplar_size: int = 127,
+                search_size: int = 255, network: InferenceNetwork | None = None) -> tuple[Path, Path]:
+    """Write ``template.onnx`` (z -> kernels) and ``search.onnx`` (x, kernels -> cls, loc) to ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    network = network or InferenceNetwork(model, unrolled_xcorr=True)
+    network = network.float().cpu().eval()
+    z = torch.zeros(1, 3, exemplar_size, exemplar_size)
+    with torch.no_grad():
+        kernels = TemplateBranch(network)(z)
+    names = kernel_names(len(kernels))
+    batch = {0: "batch"}
+    _export(TemplateBranch(network), (z,), out / "template.onnx", ["z"], names,
+            {"z": batch, **{n: batch for n in names}})
+    x = torch.zeros(1, 3, search_size, search_size)
+    _export(SearchBranch(network), (x, *kernels), out / "search.onnx", ["x", *names], ["cls", "loc"],
+            {"x": {0: "batch", 2: "size", 3: "size"}, **{n: batch for n in names},
+             "cls": {0: "batch", 2: "score", 3: "score"}, "loc": {0: "batch", 2: "score", 3: "score"}})
+    return out / "template.onnx", out / "search.onnx"
+
+
+def cached_search_graph(model: torch.nn.Module, network: InferenceNetwork, cache_dir=None) -> Path:
+    """Path of ``search.onnx`` for these weights, exported on first use and reused afterwards."""
+    folder = Path(cache_dir or default_cache_dir()) / network_digest(network)
+    path = folder / "search.onnx"
+    if not path.is_file():
+        export_onnx(model, folder, network=network)
+    return path
+
+
+def verify_onnx(model: torch.nn.Module, template_path, search_path, batch: int = 2, search_size: int = 255,
+                exemplar_size: int = 127, seed: int = 0) -> dict[str, float]:
+    """Relative max error of the ONNX graphs run by ONNX Runtime against the eager PyTorch model.
+
+    Random crops, ``batch`` targets at once; returns {"kernels", "cls", "loc"} errors where
+    the kernels are compared with the folded PyTorch template branch.
+    """
+    import onnxruntime as ort
+
+    generator = torch.Generator().manual_seed(seed)
+    z = torch.rand(batch, 3, exemplar_size, exemplar_size, generator=generator) * 255
+    x = torch.rand(batch, 3, search_size, search_size, generator=generator) * 255
+    reference = model.float().cpu().eval()
+    with torch.inference_mode():
+        cls_ref, loc_ref = reference.track(reference.template(z), x)
+        kernels_ref = TemplateBranch(InferenceNetwork(reference))(z)
+    template = ort.InferenceSession(str(template_path), providers=["CPUExecutionProvider"])
+    search = ort.InferenceSession(str(search_path), providers=["CPUExecutionProvider"])
+    kernels = template.run(None, {"z": z.numpy()})
+    names = kernel_names(len(kernels))
+    cls, loc = search.run(["cls", "loc"], {"x": x.numpy(), **dict(zip(names, kernels))})
+
+    def rel(a, b: torch.Tensor) -> float:
+        return float((torch.from_numpy(a) - b).abs().max() / b.abs().max().clamp_min(1e-12))
+
+    return {"kernels": max(rel(k, r) for k, r in zip(kernels, kernels_ref)), "cls": rel(cls, cls_ref),
+            "loc": rel(loc, loc_ref)}
