@@ -1,0 +1,183 @@
+"""Every backend computes the eager model's maps and boxes; batching and ONNX export keep them too."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from video_frames import read_frames
+
+from siamrpnpp_core import SiamRPNTracker, build_model, get_preset, track_batch
+from siamrpnpp_core.backends import build_engine, resolve_backend
+from siamrpnpp_core.backends.onnx_export import export_onnx, verify_onnx
+from siamrpnpp_core.model.inference import InferenceNetwork, SearchBranch, TemplateBranch
+
+WALKER = (638, 238, 48, 84)  # vtest.avi, frame 0
+OTHERS = [(450, 100, 40, 90), (100, 300, 60, 120)]
+
+
+def randomize_batchnorm(model: torch.nn.Module, seed: int = 1) -> torch.nn.Module:
+    """Give every BatchNorm non-trivial statistics so that folding them is really exercised."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.normal_(0, 0.1, generator=generator)
+                module.running_var.uniform_(0.5, 2.0, generator=generator)
+                module.weight.uniform_(0.5, 1.5, generator=generator)
+                module.bias.normal_(0, 0.1, generator=generator)
+    return model
+
+
+def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float((a.float() - b.float()).abs().max() / b.float().abs().max())
+
+
+@pytest.fixture(scope="module")
+def r50():
+    return randomize_batchnorm(build_model("siamrpn_r50_l234_dwxcorr", weights="random", device="cpu"))
+
+
+@pytest.fixture(scope="module")
+def alexnet():
+    return build_model("siamrpn_alex_dwxcorr", device="cpu")  # the shipped trained weights
+
+
+@pytest.mark.parametrize("preset", ["siamrpn_r50_l234_dwxcorr", "siamrpn_alex_dwxcorr",
+                                    "siamrpn_mobilev2_l234_dwxcorr"])
+@pytest.mark.parametrize("unrolled", [False, True])
+def test_inference_form_equals_eager_model(preset, unrolled):
+    model = randomize_batchnorm(build_model(preset, weights="random", device="cpu"))
+    network = InferenceNetwork(model, unrolled_xcorr=unrolled)
+    generator = torch.Generator().manual_seed(0)
+    z = torch.rand(2, 3, 127, 127, generator=generator) * 255
+    x = torch.rand(2, 3, 255, 255, generator=generator) * 255
+    with torch.inference_mode():
+        cls_ref, loc_ref = model.track(model.template(z), x)
+        cls, loc = SearchBranch(network)(x, *TemplateBranch(network)(z))
+    assert cls.shape == cls_ref.shape and loc.shape == loc_ref.shape
+    assert relative_error(cls, cls_ref) < 1e-5
+    assert relative_error(loc, loc_ref) < 1e-5
+    # The inference form is a copy: the eager model's BatchNorms are untouched.
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in network.modules())
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnxruntime", "openvino"])
+def test_backend_maps_equal_eager_for_a_batch(backend, alexnet, r50, tmp_path):
+    for model in (alexnet, r50):
+        engine = build_engine(model, backend, cache_dir=tmp_path)
+        reference = build_engine(model, "eager")
+        generator = torch.Generator().manual_seed(3)
+        z = torch.rand(2, 3, 127, 127, generator=generator) * 255
+        for size in (255, 287):  # the default and a larger search region (dynamic axes)
+            x = torch.rand(2, 3, size, size, generator=generator) * 255
+            cls, loc = engine.search(engine.template(z), x)
+            cls_ref, loc_ref = reference.search(reference.template(z), x)
+            assert relative_error(cls, cls_ref) < 1e-5, (backend, size)
+            assert relative_error(loc, loc_ref) < 1e-5, (backend, size)
+
+
+def _track(engine, config, frames, box):
+    tracker = SiamRPNTracker(engine, config)
+    tracker.init(frames[0], box)
+    return np.array([tracker.track(f).bbox for f in frames[1:]])
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnxruntime", "openvino"])
+def test_backend_boxes_equal_reference_on_real_video(backend, alexnet, opencv_doc_video, tmp_path):
+    frames = read_frames(opencv_doc_video("vtest.avi"), 60)
+    config = get_preset("siamrpn_alex_dwxcorr").tracker
+    reference = _track(build_engine(alexnet, "eager"), config, frames, WALKER)
+    boxes = _track(build_engine(alexnet, backend, cache_dir=tmp_path), config, frames, WALKER)
+    assert np.abs(boxes - reference).max() <= 0.01
+    assert np.ptp(reference[:, 0]) > 5  # the boxes really move over the clip
+
+
+def test_default_backend_boxes_equal_reference_for_r50_on_real_video(r50, opencv_doc_video, tmp_path):
+    frames = read_frames(opencv_doc_video("vtest.avi"), 16)
+    config = get_preset("siamrpn_r50_l234_dwxcorr").tracker
+    reference = _track(build_engine(r50, "eager"), config, frames, WALKER)
+    boxes = _track(build_engine(r50, "auto", cache_dir=tmp_path), config, frames, WALKER)
+    assert np.abs(boxes - reference).max() <= 0.01
+
+
+@pytest.mark.parametrize("backend", ["eager", "onnxruntime"])
+def test_track_batch_equals_one_tracker_at_a_time(backend, alexnet, opencv_doc_video, tmp_path):
+    frames = read_frames(opencv_doc_video("vtest.avi"), 20)
+    engine = build_engine(alexnet, backend, cache_dir=tmp_path)
+    config = get_preset("siamrpn_alex_dwxcorr").tracker
+    boxes = [WALKER, *OTHERS]
+    single = [SiamRPNTracker(engine, config) for _ in boxes]
+    batched = [SiamRPNTracker(engine, config) for _ in boxes]
+    for tracker, other, box in zip(single, batched, boxes):
+        tracker.init(frames[0], box)
+        other.init(frames[0], box)
+    calls = []
+    search = engine.search
+    engine.search = lambda kernels, x: calls.append(x.shape[0]) or search(kernels, x)
+    for frame in frames[1:]:
+        expected = [t.track(frame) for t in single]
+        calls.clear()
+        got = track_batch(batched, [frame] * len(batched))
+        assert calls == [3]  # one network pass for the three targets
+        for e, g in zip(expected, got):
+            assert np.allclose(g.bbox, e.bbox, atol=1e-3) and abs(g.score - e.score) < 1e-5
+            assert g.state == e.state
+
+
+def test_track_batch_groups_by_search_size_and_keeps_order(alexnet, opencv_doc_video):
+    frames = read_frames(opencv_doc_video("vtest.avi"), 4)
+    engine = build_engine(alexnet, "eager")
+    base = get_preset("siamrpn_alex_dwxcorr").tracker
+    lost_config = dataclasses.replace(base, long_term=True, confidence_low=1.01, confidence_high=1.02)
+    trackers = [SiamRPNTracker(engine, base), SiamRPNTracker(engine, lost_config), SiamRPNTracker(engine, base)]
+    for tracker, box in zip(trackers, [WALKER, *OTHERS]):
+        tracker.init(frames[0], box)
+    sizes = []
+    search = engine.search
+    engine.search = lambda kernels, x: sizes.append(tuple(x.shape)) or search(kernels, x)
+    track_batch(trackers, [frames[1]] * 3)  # the second tracker becomes lost: it searches wider next
+    sizes.clear()
+    results = track_batch(trackers, [frames[2], frames[2], frames[3]])
+    size = base.instance_size
+    assert sorted(sizes) == sorted([(2, 3, size, size), (1, 3, 831, 831)])
+    assert results[1].state.value == "lost" and results[0].state.value == "tracking"
+
+
+def test_track_batch_rejects_bad_calls(alexnet, vtest_frames):
+    engine = build_engine(alexnet, "eager")
+    tracker = SiamRPNTracker(engine, get_preset("siamrpn_alex_dwxcorr").tracker)
+    with pytest.raises(ValueError, match="before init"):
+        track_batch([tracker], [vtest_frames[0]])
+    tracker.init(vtest_frames[0], WALKER)
+    with pytest.raises(ValueError, match="1 trackers but 2 frames"):
+        track_batch([tracker], vtest_frames[:2])
+    with pytest.raises(ValueError, match="uint8"):
+        track_batch([tracker], [vtest_frames[1].astype(np.float32)])
+
+
+def test_onnx_export_is_tensorrt_friendly_and_matches_pytorch(r50, tmp_path):
+    template_path, search_path = export_onnx(r50, tmp_path)
+    graph = onnx.load(str(search_path)).graph
+    constants = {init.name for init in graph.initializer}
+    convs = [node for node in graph.node if node.op_type == "Conv"]
+    assert convs and all(node.input[1] in constants for node in convs)  # no conv takes a runtime kernel
+    inputs = {i.name: [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim] for i in graph.input}
+    assert inputs["x"] == ["batch", 3, "size", "size"]
+    assert inputs["kernel0"][0] == "batch" and len(inputs) == 4
+    errors = verify_onnx(r50, template_path, search_path, batch=3)
+    assert max(errors.values()) < 1e-5, errors
+
+
+def test_backend_choice_and_errors(alexnet):
+    assert resolve_backend("auto", torch.device("cpu")) == "onnxruntime"
+    assert resolve_backend("auto", torch.device("cuda", 0)) == "torch"
+    with pytest.raises(ValueError, match="unknown backend 'tensorrt'"):
+        resolve_backend("tensorrt", torch.device("cpu"))
+    with pytest.raises(ValueError, match="runs on the CPU"):
+        resolve_backend("openvino", torch.device("cuda", 0))
+    with pytest.raises(ValueError, match="cuda_graphs needs"):
+        build_engine(alexnet, "torch", cuda_graphs=True)
