@@ -28,7 +28,7 @@ test: venv ros test-data
 	SIAMRPNPP_REQUIRE_ROS=1 $(BIN)/python -m pytest test
 
 bench: venv
-	$(BIN)/python benchmarks/track_speed.py
+	$(BIN)/python benchmarks/track_speed.py --json benchmarks/results/speed.json --markdown benchmarks/results/speed.md
 
 clean:
 	rm -rf $(VENV) .cache build install log

@@ -1,68 +1,224 @@
-"""Per-frame tracking time of the presets at 640x480 (the packaged clip), median after warm-up.
+"""Per-stage tracking time of each preset and backend, the eager reference path measured in the same run.
 
-    python benchmarks/track_speed.py [--frames 60] [--warmup 5] [--devices cpu cuda] [--half] [--threads N]
+    python benchmarks/track_speed.py [--presets P ...] [--backends B ...] [--frames 40] [--warmup 5]
+                                     [--threads N] [--devices cpu cuda] [--half] [--targets 4]
+                                     [--json speed.json] [--markdown speed.md]
 
-Prints a Markdown table: device, preset, median / p90 milliseconds per frame and frames per second.
+Each (device, preset, backend, precision) runs in its own process (no runtime's thread pool disturbs
+another's). On the packaged 640x480 clip it times, per frame: the search crop, the network, the
+post-processing (decoding, penalties, window, state update), and for the PyTorch backends the network's
+stages (backbone, neck, heads) on the same crops. It reports medians after warm-up, the ratio to the
+eager reference (``eager``, float32, same device), the largest box difference from the reference over
+all frames, start-up (model load + first frame), and with ``--targets N`` the throughput of N targets
+tracked in one batch. Output: a Markdown table on stdout (and ``--markdown``), all figures in ``--json``.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
 from importlib import resources
 
+import numpy as np
 import torch
-from siamrpnpp_core import build_tracker, open_frames
-from siamrpnpp_core.cli import DEMO_INIT
+
+STAGES = ("crop", "network", "post", "backbone", "neck", "heads")
 
 
-def measure(preset: str, device: str, half: bool, frames: list, warmup: int) -> list[float]:
-    tracker = build_tracker(preset, device=device, half=half)
+def load_frames(count: int) -> list[np.ndarray]:
+    from siamrpnpp_core import open_frames
+
+    frames = list(open_frames(resources.files("siamrpnpp_core") / "data" / "demo.mp4"))
+    while len(frames) < count:  # play the clip back and forth if it is short
+        frames += frames[::-1]
+    return frames[:count]
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _timed(device, fn, *args):
+    _sync(device)
+    start = time.perf_counter()
+    out = fn(*args)
+    _sync(device)
+    return out, (time.perf_counter() - start) * 1000
+
+
+def _network_stages(engine, x: torch.Tensor, kernels) -> dict[str, float]:
+    """Backbone / neck / heads times of one crop for the PyTorch engines (one graph for the others)."""
+    if engine.name == "eager":
+        model = engine.model
+        backbone, neck = model.backbone, (model.neck or (lambda f: f))
+        z_f = list(kernels) if engine._levels_as_list else kernels[0]
+        heads = lambda feats: model.rpn_head(z_f, feats)  # noqa: E731
+    elif engine.name == "torch":
+        features = engine.search_branch.network.features
+        backbone = features.backbone
+        neck = (lambda f: [c(t) for c, t in zip(features.adjust, f)]) if features.adjust else (lambda f: f)
+        heads = lambda feats: [h(f, k) for h, f, k in zip(engine.search_branch.network.heads,  # noqa: E731
+                                                          feats if isinstance(feats, list) else [feats], kernels)]
+    else:
+        return {}
+    with torch.inference_mode():
+        out, t_backbone = _timed(engine.device, backbone, x)
+        out, t_neck = _timed(engine.device, neck, out)
+        _, t_heads = _timed(engine.device, heads, out)
+    return {"backbone": t_backbone, "neck": t_neck, "heads": t_heads}
+
+
+def run_single(args) -> dict:
+    """One configuration, in this process: per-frame stage times, boxes, start-up, batch throughput."""
+    from siamrpnpp_core import SiamRPNTracker, build_tracker, track_batch
+    from siamrpnpp_core.cli import DEMO_INIT
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    frames = load_frames(args.frames + args.warmup + 1)
+    start = time.perf_counter()
+    tracker = build_tracker(args.preset, args.weights, args.device, args.half, backend=args.backend,
+                            cuda_graphs=args.cuda_graphs)
     tracker.init(frames[0], DEMO_INIT)
-    times = []
-    for frame in frames[1:]:
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        tracker.track(frame)
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return times[warmup:]
+    tracker.track(frames[1])
+    startup = time.perf_counter() - start
+    tracker.init(frames[0], DEMO_INIT)
+    times = {stage: [] for stage in STAGES}
+    totals, boxes = [], []
+    engine, device = tracker.engine, tracker.engine.device
+    for index, frame in enumerate(frames[1:]):
+        _sync(device)
+        begin = time.perf_counter()
+        region, t_crop = _timed(device, tracker._search_region, frame)
+        (cls, loc), t_net = _timed(device, engine.search, tracker._kernels, region.patch)
+        result, t_post = _timed(device, tracker._update, frame, region, cls, loc)
+        total = (time.perf_counter() - begin) * 1000
+        boxes.append(result.bbox)
+        if index >= args.warmup:
+            totals.append(total)
+            for stage, value in (("crop", t_crop), ("network", t_net), ("post", t_post)):
+                times[stage].append(value)
+            if index >= len(frames) - 1 - args.stage_frames:
+                for stage, value in _network_stages(engine, region.patch, tracker._kernels).items():
+                    times[stage].append(value)
+    record = {"preset": args.preset, "backend": engine.name, "device": str(device),
+              "precision": "fp16" if args.half else "fp32", "cuda_graphs": args.cuda_graphs,
+              "threads": torch.get_num_threads(), "frames": len(totals), "startup_s": startup,
+              "total_ms": statistics.median(totals),
+              "stages_ms": {s: statistics.median(v) for s, v in times.items() if v}, "boxes": boxes}
+    if args.targets > 1:
+        targets = [SiamRPNTracker(engine, tracker.config) for _ in range(args.targets)]
+        for i, t in enumerate(targets):
+            x, y, w, h = DEMO_INIT
+            t.init(frames[0], (x + 3 * i, y, w, h))
+        batch_times = []
+        for index, frame in enumerate(frames[1:]):
+            _, elapsed = _timed(device, track_batch, targets, [frame] * len(targets))
+            if index >= args.warmup:
+                batch_times.append(elapsed)
+        record["batch"] = {"targets": args.targets, "ms_per_frame": statistics.median(batch_times),
+                           "target_frames_per_s": args.targets * 1000 / statistics.median(batch_times)}
+    return record
+
+
+def configurations(args):
+    for device in args.devices:
+        for preset in args.presets:
+            precisions = [False, True] if args.half and device.startswith("cuda") else [False]
+            for half in precisions:
+                backends = [b for b in args.backends if device == "cpu" or b in ("eager", "torch")]
+                for backend in ["eager"] + [b for b in backends if b != "eager"]:
+                    if backend == "eager" and half:
+                        continue
+                    graphs = [False, True] if device.startswith("cuda") and backend == "torch" else [False]
+                    for cuda_graphs in graphs:
+                        yield device, preset, backend, half, cuda_graphs
+
+
+def run_child(args, device, preset, backend, half, cuda_graphs) -> dict:
+    cmd = [sys.executable, __file__, "--single", "--device", device, "--preset", preset, "--backend", backend,
+           "--frames", str(args.frames), "--warmup", str(args.warmup), "--targets", str(args.targets),
+           "--stage-frames", str(args.stage_frames)]
+    cmd += ["--half"] if half else []
+    cmd += ["--cuda-graphs"] if cuda_graphs else []
+    cmd += ["--threads", str(args.threads)] if args.threads else []
+    cmd += ["--weights", args.weights] if args.weights else []
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def markdown(records: list[dict]) -> str:
+    head = ("| device | preset | backend | precision | total ms | vs eager | max box diff px | crop | network | "
+            "post | backbone | neck | heads | start-up s | batch: targets, target-frames/s |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in records:
+        st = r["stages_ms"]
+        cell = lambda k: f"{st[k]:.1f}" if k in st else "-"  # noqa: E731
+        batch = f"{r['batch']['targets']}, {r['batch']['target_frames_per_s']:.1f}" if "batch" in r else "-"
+        backend = r["backend"] + (" + CUDA graphs" if r["cuda_graphs"] else "")
+        lines.append(f"| {r['device']} | {r['preset']} | {backend} | {r['precision']} | {r['total_ms']:.1f} | "
+                     f"{r['ratio']:.2f} | {r['max_box_diff']:.4f} | {cell('crop')} | {cell('network')} | "
+                     f"{cell('post')} | {cell('backbone')} | {cell('neck')} | {cell('heads')} | "
+                     f"{r['startup_s']:.2f} | {batch} |")
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--frames", type=int, default=60, help="timed frames after warm-up (default 60)")
-    parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--presets", nargs="+", default=["siamrpn_r50_l234_dwxcorr"])
+    parser.add_argument("--backends", nargs="+", default=["eager", "torch", "onnxruntime", "openvino"])
     parser.add_argument("--devices", nargs="+", default=["cpu"] + (["cuda"] if torch.cuda.is_available() else []))
-    parser.add_argument("--half", action="store_true", help="also time float16 on CUDA")
-    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--frames", type=int, default=40, help="timed frames after warm-up (default 40)")
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--stage-frames", type=int, default=10, help="frames with the backbone/neck/heads split")
+    parser.add_argument("--threads", type=int, help="CPU threads (default: torch's choice)")
+    parser.add_argument("--half", action="store_true", help="also float16 on CUDA")
+    parser.add_argument("--targets", type=int, default=4, help="targets tracked in one batch (1: skip)")
+    parser.add_argument("--weights", help="checkpoint (default: the core's default for each preset)")
+    parser.add_argument("--json", help="write all figures here")
+    parser.add_argument("--markdown", help="write the table here")
+    parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--device", default="cpu", help=argparse.SUPPRESS)
+    parser.add_argument("--preset", help=argparse.SUPPRESS)
+    parser.add_argument("--backend", help=argparse.SUPPRESS)
+    parser.add_argument("--cuda-graphs", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    if args.single:
+        print(json.dumps(run_single(args)))
+        return
 
-    clip = open_frames(resources.files("siamrpnpp_core") / "data" / "demo.mp4")
-    frames = list(clip)
-    while len(frames) < args.frames + args.warmup + 1:  # play the clip back and forth if it is short
-        frames += frames[::-1]
-    frames = frames[: args.frames + args.warmup + 1]
-
-    print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
-          f"torch {torch.__version__}" + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""))
-    print(f"frames: {frames[0].shape[1]}x{frames[0].shape[0]}, median of {args.frames} after {args.warmup} warm-up\n")
-    print("| device | preset | precision | median ms/frame | p90 ms | fps |")
-    print("|---|---|---|---|---|---|")
-    for device in args.devices:
-        for preset in args.presets:
-            for half in ([False, True] if args.half and device.startswith("cuda") else [False]):
-                times = measure(preset, device, half, frames, args.warmup)
-                median = statistics.median(times) * 1000
-                p90 = statistics.quantiles(times, n=10)[-1] * 1000
-                print(f"| {device} | {preset} | {'fp16' if half else 'fp32'} | {median:.1f} | {p90:.1f} | "
-                      f"{1000 / median:.1f} |", flush=True)
+    machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}"
+               + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""))
+    print(f"machine: {machine}; threads: {args.threads or 'default'}; 640x480 clip, median of {args.frames} "
+          f"frames after {args.warmup} warm-up\n", flush=True)
+    records, references = [], {}
+    for device, preset, backend, half, graphs in configurations(args):
+        record = run_child(args, device, preset, backend, half, graphs)
+        key = (device, preset)
+        if backend == "eager":
+            references[key] = record
+        reference = references[key]
+        record["ratio"] = record["total_ms"] / reference["total_ms"]
+        record["max_box_diff"] = float(np.abs(np.array(record["boxes"]) - np.array(reference["boxes"])).max())
+        records.append(record)
+        print(f"  {device} {preset} {record['backend']} {record['precision']}: {record['total_ms']:.1f} ms",
+              file=sys.stderr, flush=True)
+    table = markdown(records)
+    print(table)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(f"machine: {machine}\n\n{table}\n")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": machine, "records": records}, f, indent=1)
 
 
 if __name__ == "__main__":

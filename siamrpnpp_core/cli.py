@@ -166,13 +166,16 @@ def cmd_convert(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .backends.onnx_export import export_onnx, verify_onnx
+    from .backends.onnx_export import export_onnx, trtexec_commands, verify_onnx
     model = build_model(args.preset, args.weights, "cpu")
     template_path, search_path = export_onnx(model, args.output, search_size=args.search_size)
     errors = verify_onnx(model, template_path, search_path)
     print(f"wrote {template_path} and {search_path}")
     print("ONNX Runtime vs PyTorch eager, max |difference| / max |value|: "
           + ", ".join(f"{name} {value:.2e}" for name, value in errors.items()))
+    print("TensorRT engines (FP16, batch 1 to 8):")
+    for line in trtexec_commands(template_path, search_path, model):
+        print("  " + line)
     return 0
 
 

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from . import geometry as geo
-from .backends import EagerEngine, Engine, concat_kernels
+from .backends import as_engine, concat_kernels
 from .config import TrackerConfig
 
 
@@ -129,7 +129,7 @@ class SiamRPNTracker:
     """
 
     def __init__(self, engine, config: TrackerConfig):
-        self.engine = engine if isinstance(engine, Engine) else EagerEngine(engine)
+        self.engine = as_engine(engine)
         self.config = config
         self.device, self.dtype = self.engine.device, self.engine.dtype
         self._geometry_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}

@@ -9,6 +9,7 @@ import threading
 from dataclasses import dataclass
 
 from siamrpnpp_core import SiamRPNTracker, TrackerConfig, TrackResult, TrackState, track_batch
+from siamrpnpp_core.backends import as_engine
 
 from .frames import Frame
 
@@ -34,7 +35,7 @@ class TargetSet:
     def __init__(self, engine, config: TrackerConfig, max_targets: int = 1):
         if max_targets < 1:
             raise ValueError(f"max_targets must be at least 1, got {max_targets}")
-        self.engine, self.config, self.max_targets = engine, config, max_targets
+        self.engine, self.config, self.max_targets = as_engine(engine), config, max_targets
         self._targets: dict[str, Target] = {}
         self._next_id = 1
         self._lock = threading.Lock()

@@ -181,3 +181,14 @@ def test_backend_choice_and_errors(alexnet):
         resolve_backend("openvino", torch.device("cuda", 0))
     with pytest.raises(ValueError, match="cuda_graphs needs"):
         build_engine(alexnet, "torch", cuda_graphs=True)
+
+
+def test_export_command_writes_checked_graphs_and_trtexec_lines(tmp_path, capsys):
+    from siamrpnpp_core.cli import main
+
+    assert main(["export", str(tmp_path / "onnx"), "--preset", "siamrpn_alex_dwxcorr"]) == 0
+    out = capsys.readouterr().out
+    assert (tmp_path / "onnx" / "template.onnx").is_file() and (tmp_path / "onnx" / "search.onnx").is_file()
+    errors = [float(v.split()[-1]) for v in out.split("max |difference| / max |value|: ")[1].splitlines()[0].split(",")]
+    assert len(errors) == 3 and max(errors) < 1e-5
+    assert "--fp16" in out and "--maxShapes=x:8x3x255x255,kernel0:8x512x4x4" in out

@@ -35,6 +35,11 @@ def resolve_backend(backend: str, device: torch.device) -> str:
     return backend
 
 
+def as_engine(engine_or_model) -> Engine:
+    """An engine as given, or a bare model wrapped as the eager reference path."""
+    return engine_or_model if isinstance(engine_or_model, Engine) else EagerEngine(engine_or_model)
+
+
 def build_engine(model: torch.nn.Module, backend: str = "auto", cuda_graphs: bool = False,
                  cache_dir: str | None = None) -> Engine:
     """An engine running ``model`` (eval mode, on its device and dtype) with the chosen backend."""
@@ -50,5 +55,5 @@ def build_engine(model: torch.nn.Module, backend: str = "auto", cuda_graphs: boo
     return (OnnxRuntimeEngine if name == "onnxruntime" else OpenVinoEngine)(model, cache_dir=cache_dir)
 
 
-__all__ = ["BACKENDS", "EagerEngine", "Engine", "Kernels", "TorchEngine", "build_engine", "concat_kernels",
+__all__ = ["BACKENDS", "as_engine", "EagerEngine", "Engine", "Kernels", "TorchEngine", "build_engine", "concat_kernels",
            "resolve_backend"]

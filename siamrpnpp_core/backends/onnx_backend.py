@@ -62,6 +62,7 @@ class OpenVinoEngine(_OnnxEngine):
         super().__init__(model, cache_dir)
         import openvino as ov
         self.core = ov.Core()
+        self.core.set_property({"CACHE_DIR": str(self.graph_path.parent / "openvino")})  # compiled blobs
         self.model = self.core.read_model(str(self.graph_path))
         self.requests: dict[tuple, object] = {}
 

@@ -103,3 +103,28 @@ def verify_onnx(model: torch.nn.Module, template_path, search_path, batch: int =
 
     return {"kernels": max(rel(k, r) for k, r in zip(kernels, kernels_ref)), "cls": rel(cls, cls_ref),
             "loc": rel(loc, loc_ref)}
+
+
+def trtexec_commands(template_path, search_path, model: torch.nn.Module, max_batch: int = 8,
+                     search_size: int = 255, exemplar_size: int = 127) -> list[str]:
+    """``trtexec`` command lines building FP16 engines with batch 1..``max_batch`` from the exported graphs."""
+    network = InferenceNetwork(model)
+    with torch.no_grad():
+        kernels = TemplateBranch(network)(torch.zeros(1, 3, exemplar_size, exemplar_size))
+
+    def shapes(batch: int, image: str, size: int, with_kernels: bool) -> str:
+        parts = [f"{image}:{batch}x3x{size}x{size}"]
+        if with_kernels:
+            parts += [f"{name}:{batch}x" + "x".join(str(d) for d in k.shape[1:])
+                      for name, k in zip(kernel_names(len(kernels)), kernels)]
+        return ",".join(parts)
+
+    lines = []
+    for path, image, size, with_kernels in ((template_path, "z", exemplar_size, False),
+                                            (search_path, "x", search_size, True)):
+        plan = Path(path).with_suffix(".plan")
+        lines.append(f"trtexec --onnx={path} --saveEngine={plan} --fp16 "
+                     f"--minShapes={shapes(1, image, size, with_kernels)} "
+                     f"--optShapes={shapes(1, image, size, with_kernels)} "
+                     f"--maxShapes={shapes(max_batch, image, size, with_kernels)}")
+    return lines

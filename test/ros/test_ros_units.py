@@ -189,8 +189,12 @@ def test_target_set_shares_one_model(vtest_frames, default_model):
     with pytest.raises(ValueError, match="no longer exists"):
         targets.set(first, (10, 10, 20, 20), "gone", existing=True)
     assert targets.step(first) == [], "a target does not track the frame it was initialised on"
+    passes = []
+    search = targets.engine.search
+    targets.engine.search = lambda kernels, x: passes.append(x.shape[0]) or search(kernels, x)
     done = targets.step(Frame(vtest_frames[1], None, 2, 0.0))
     assert [t.id for t in done] == ["1", "mine"] and all(t.tracker.model is default_model for t in done)
+    assert passes == [2], "both targets go through the network in one batched pass"
     assert targets.clear() == 2 and len(targets) == 0
     single = TargetSet(default_model, config)
     single.set(first, (638, 238, 48, 84), "a")
