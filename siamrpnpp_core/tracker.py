@@ -137,7 +137,8 @@ class SiamRPNTracker:
 
     @property
     def model(self):
-        return getattr(self.engine, "model", None)
+        """The eager module the engine was built from."""
+        return self.engine.model
 
     def reset(self) -> None:
         """Forget the target; ``track`` raises until the next ``init``."""

@@ -15,6 +15,7 @@ class Engine:
     """Runs the network. Inputs are float crops (N, 3, S, S) on ``device``/``dtype``."""
 
     name = "base"
+    model: torch.nn.Module  # the eager module the engine was built from (weights, config, convention)
     device: torch.device
     dtype: torch.dtype
 

@@ -18,6 +18,7 @@ class _OnnxEngine(Engine):
         first = next(model.parameters())
         if first.device.type != "cpu" or first.dtype != torch.float32:
             raise ValueError(f"backend {self.name!r} needs a float32 model on the CPU")
+        self.model = model
         self.device, self.dtype = first.device, torch.float32
         network = InferenceNetwork(model, unrolled_xcorr=True)
         self.template_branch = TemplateBranch(network)
@@ -63,13 +64,13 @@ class OpenVinoEngine(_OnnxEngine):
         import openvino as ov
         self.core = ov.Core()
         self.core.set_property({"CACHE_DIR": str(self.graph_path.parent / "openvino")})  # compiled blobs
-        self.model = self.core.read_model(str(self.graph_path))
+        self.graph = self.core.read_model(str(self.graph_path))
         self.requests: dict[tuple, object] = {}
 
     def _request(self, feed: dict[str, np.ndarray]):
         key = tuple(a.shape for a in feed.values())
         if key not in self.requests:  # static shapes compile to much faster code than dynamic ones
-            shaped = self.model.clone()
+            shaped = self.graph.clone()
             shaped.reshape({name: list(array.shape) for name, array in feed.items()})
             compiled = self.core.compile_model(shaped, "CPU", {
                 "INFERENCE_PRECISION_HINT": "f32", "INFERENCE_NUM_THREADS": self.threads,

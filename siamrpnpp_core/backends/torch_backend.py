@@ -72,6 +72,7 @@ class TorchEngine(Engine):
     name = "torch"
 
     def __init__(self, model: torch.nn.Module, cuda_graphs: bool = False):
+        self.model = model
         self.device, self.dtype = _placement(model)
         network = InferenceNetwork(model).to(self.device, self.dtype).eval()
         if self.device.type == "cuda":
