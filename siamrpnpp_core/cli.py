@@ -174,7 +174,7 @@ def cmd_export(args) -> int:
     print("ONNX Runtime vs PyTorch eager, max |difference| / max |value|: "
           + ", ".join(f"{name} {value:.2e}" for name, value in errors.items()))
     print("TensorRT engines (FP16, batch 1 to 8):")
-    for line in trtexec_commands(template_path, search_path, model):
+    for line in trtexec_commands(template_path, search_path, search_size=args.search_size):
         print("  " + line)
     return 0
 

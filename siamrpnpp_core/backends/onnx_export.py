@@ -52,7 +52,6 @@ def export_onnx(model: torch.nn.Module, out_dir: str | os.PathLike, exemplar_siz
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     network = network or InferenceNetwork(model, unrolled_xcorr=True)
-    network = network.float().cpu().eval()
     z = torch.zeros(1, 3, exemplar_size, exemplar_size)
     with torch.no_grad():
         kernels = TemplateBranch(network)(z)
@@ -88,7 +87,7 @@ def verify_onnx(model: torch.nn.Module, template_path, search_path, batch: int =
     generator = torch.Generator().manual_seed(seed)
     z = torch.rand(batch, 3, exemplar_size, exemplar_size, generator=generator) * 255
     x = torch.rand(batch, 3, search_size, search_size, generator=generator) * 255
-    reference = model.float().cpu().eval()
+    reference = model.eval()  # a float32 CPU model
     with torch.inference_mode():
         cls_ref, loc_ref = reference.track(reference.template(z), x)
         kernels_ref = TemplateBranch(InferenceNetwork(reference))(z)
@@ -105,20 +104,20 @@ def verify_onnx(model: torch.nn.Module, template_path, search_path, batch: int =
             "loc": rel(loc, loc_ref)}
 
 
-def trtexec_commands(template_path, search_path, model: torch.nn.Module, max_batch: int = 8,
-                     search_size: int = 255, exemplar_size: int = 127) -> list[str]:
+def trtexec_commands(template_path, search_path, max_batch: int = 8, search_size: int = 255,
+                     exemplar_size: int = 127) -> list[str]:
     """``trtexec`` command lines building FP16 engines with batch 1..``max_batch`` from the exported graphs."""
-    network = InferenceNetwork(model)
-    with torch.no_grad():
-        kernels = TemplateBranch(network)(torch.zeros(1, 3, exemplar_size, exemplar_size))
+    import onnx
+
+    graph_inputs = onnx.load(str(search_path), load_external_data=False).graph.input
+    kernel_dims = {i.name: [d.dim_value for d in i.type.tensor_type.shape.dim][1:]
+                   for i in graph_inputs if i.name != "x"}
 
     def shapes(batch: int, image: str, size: int, with_kernels: bool) -> str:
         parts = [f"{image}:{batch}x3x{size}x{size}"]
         if with_kernels:
-            parts += [f"{name}:{batch}x" + "x".join(str(d) for d in k.shape[1:])
-                      for name, k in zip(kernel_names(len(kernels)), kernels)]
+            parts += [f"{name}:{batch}x" + "x".join(map(str, dims)) for name, dims in kernel_dims.items()]
         return ",".join(parts)
-
     lines = []
     for path, image, size, with_kernels in ((template_path, "z", exemplar_size, False),
                                             (search_path, "x", search_size, True)):

@@ -17,6 +17,7 @@ from torch.fx.experimental.optimization import fuse
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from .head import DepthwiseRPN, DepthwiseXCorr, xcorr_depthwise
+from .neck import crop_center
 from .siamrpn import SiamRPN
 
 
@@ -122,9 +123,8 @@ class _Features(nn.Module):
         if self.adjust is None:
             return out
         out = [conv(f) for conv, f in zip(self.adjust, out)]
-        if center_crop:  # pysot crops template features narrower than 20 cells to their centre
-            left = (out[0].size(3) - self.center_size) // 2
-            out = [f[:, :, left:left + self.center_size, left:left + self.center_size] for f in out]
+        if center_crop:  # the template's features keep their centre square, as in AdjustLayer
+            out = [crop_center(f, self.center_size) for f in out]
         return out
 
 

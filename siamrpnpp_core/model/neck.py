@@ -5,6 +5,12 @@ import torch
 from torch import nn
 
 
+def crop_center(x: torch.Tensor, size: int) -> torch.Tensor:
+    """The centre ``size`` x ``size`` cells of a feature map (pysot's template crop)."""
+    left = (x.size(3) - size) // 2
+    return x[:, :, left:left + size, left:left + size]
+
+
 class AdjustLayer(nn.Module):
     """1x1 conv + BN; maps narrower than 20 (template features) keep their centre ``center_size`` square."""
 
@@ -18,10 +24,7 @@ class AdjustLayer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.downsample(x)
-        if x.size(3) < 20:
-            left = (x.size(3) - self.center_size) // 2
-            x = x[:, :, left:left + self.center_size, left:left + self.center_size]
-        return x
+        return crop_center(x, self.center_size) if x.size(3) < 20 else x
 
 
 class AdjustAllLayer(nn.Module):

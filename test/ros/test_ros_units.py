@@ -121,6 +121,7 @@ def test_params_file_documents_every_parameter_with_its_default():
     ({"reinit_min_score": 1.5}, "reinit_min_score must be in"),
     ({"max_targets": 1.5}, "max_targets must be of type int, got 1.5"),
     ({"half": 1}, "half must be of type bool"),
+    ({"backend": "tensorrt"}, "backend must be one of auto, eager, torch, onnxruntime, openvino"),
 ])
 def test_bad_parameters_are_refused(change, message):
     with pytest.raises(ValueError, match=message):
