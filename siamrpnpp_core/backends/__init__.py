@@ -3,7 +3,7 @@
 ``eager``       the release's module as written (the reference path: BN unfolded, conv_kernel per frame);
 ``torch``       the inference form (BN folded, kernels precomputed, merged branches); on CUDA optionally
                 half precision and CUDA graphs;
-``onnxruntime`` the inference form's search branch exported to ONNX and run by ONNX Runtime (CPU);
+``onnxruntime`` the inference form's two branches exported to ONNX and run by ONNX Runtime (CPU);
 ``openvino``    the same ONNX graph compiled by OpenVINO (CPU).
 ``auto`` picks ``torch`` on CUDA and ``onnxruntime`` on the CPU when it is installed.
 """

@@ -1,16 +1,14 @@
-"""CPU backends running the exported search branch: ONNX Runtime and OpenVINO (float32 throughout).
+"""CPU backends running the exported template and search graphs: ONNX Runtime and OpenVINO (float32).
 
-The template branch runs once per target in PyTorch (folded form); the per-frame search branch runs in
-the runtime. The ONNX file is cached by weight hash, so only the first start pays for the export.
+The ONNX files are cached by weight hash, so only the first start pays for folding and export.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from ..model.inference import InferenceNetwork, TemplateBranch
 from .base import Engine, Kernels
-from .onnx_export import cached_search_graph, kernel_names
+from .onnx_export import cached_graphs, kernel_names
 
 
 class _OnnxEngine(Engine):
@@ -20,23 +18,24 @@ class _OnnxEngine(Engine):
             raise ValueError(f"backend {self.name!r} needs a float32 model on the CPU")
         self.model = model
         self.device, self.dtype = first.device, torch.float32
-        network = InferenceNetwork(model, unrolled_xcorr=True)
-        self.template_branch = TemplateBranch(network)
-        self.graph_path = cached_search_graph(model, network, cache_dir)
-        self.names = ["x", *kernel_names(len(network.heads))]
+        self.graph_paths = dict(zip(("template", "search"), cached_graphs(model, cache_dir)))
         self.threads = torch.get_num_threads()
 
-    def template(self, z: torch.Tensor) -> Kernels:
-        with torch.inference_mode():
-            return self.template_branch(z)
+    def _run(self, graph: str, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        raise NotImplementedError
 
-    def _feed(self, kernels: Kernels, x: torch.Tensor) -> dict[str, np.ndarray]:
-        arrays = [x, *kernels]
-        return {n: a.detach().contiguous().numpy() for n, a in zip(self.names, arrays)}
+    def template(self, z: torch.Tensor) -> Kernels:
+        return tuple(torch.from_numpy(k) for k in self._run("template", {"z": z.contiguous().numpy()}))
+
+    def search(self, kernels: Kernels, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        feed = {"x": x.contiguous().numpy(),
+                **{name: k.contiguous().numpy() for name, k in zip(kernel_names(len(kernels)), kernels)}}
+        cls, loc = self._run("search", feed)
+        return torch.from_numpy(cls), torch.from_numpy(loc)
 
 
 class OnnxRuntimeEngine(_OnnxEngine):
-    """ONNX Runtime CPU session, as many intra-op threads as torch uses, no busy-waiting between frames."""
+    """ONNX Runtime CPU sessions, as many intra-op threads as torch uses, no busy-waiting between frames."""
 
     name = "onnxruntime"
 
@@ -47,11 +46,11 @@ class OnnxRuntimeEngine(_OnnxEngine):
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(self.graph_path), options, providers=["CPUExecutionProvider"])
+        self.sessions = {name: ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+                         for name, path in self.graph_paths.items()}
 
-    def search(self, kernels: Kernels, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        cls, loc = self.session.run(["cls", "loc"], self._feed(kernels, x))
-        return torch.from_numpy(cls), torch.from_numpy(loc)
+    def _run(self, graph: str, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        return self.sessions[graph].run(None, feed)
 
 
 class OpenVinoEngine(_OnnxEngine):
@@ -63,24 +62,19 @@ class OpenVinoEngine(_OnnxEngine):
         super().__init__(model, cache_dir)
         import openvino as ov
         self.core = ov.Core()
-        self.core.set_property({"CACHE_DIR": str(self.graph_path.parent / "openvino")})  # compiled blobs
-        self.graph = self.core.read_model(str(self.graph_path))
+        self.core.set_property({"CACHE_DIR": str(self.graph_paths["search"].parent / "openvino")})
+        self.graphs = {name: self.core.read_model(str(path)) for name, path in self.graph_paths.items()}
         self.requests: dict[tuple, object] = {}
 
-    def _request(self, feed: dict[str, np.ndarray]):
-        key = tuple(a.shape for a in feed.values())
+    def _run(self, graph: str, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        key = (graph,) + tuple(a.shape for a in feed.values())
         if key not in self.requests:  # static shapes compile to much faster code than dynamic ones
-            shaped = self.graph.clone()
+            shaped = self.graphs[graph].clone()
             shaped.reshape({name: list(array.shape) for name, array in feed.items()})
             compiled = self.core.compile_model(shaped, "CPU", {
                 "INFERENCE_PRECISION_HINT": "f32", "INFERENCE_NUM_THREADS": self.threads,
                 "PERFORMANCE_HINT": "LATENCY"})
             self.requests[key] = compiled.create_infer_request()
-        return self.requests[key]
-
-    def search(self, kernels: Kernels, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        feed = self._feed(kernels, x)
-        request = self._request(feed)
+        request = self.requests[key]
         outputs = request.infer(feed)
-        cls, loc = (np.array(outputs[request.model_outputs[i]]) for i in range(2))
-        return torch.from_numpy(cls), torch.from_numpy(loc)
+        return [np.array(outputs[port]) for port in request.model_outputs]  # copies: buffers are reused

@@ -15,6 +15,7 @@ import torch
 from ..model.inference import InferenceNetwork, SearchBranch, TemplateBranch
 
 OPSET = 17
+EXPORT_FORMAT = "folded, unrolled xcorr, v1"  # change when the exported programs change
 
 
 def kernel_names(count: int) -> list[str]:
@@ -26,11 +27,11 @@ def default_cache_dir() -> Path:
     return Path(base) / "siamrpnpp" / "onnx"
 
 
-def network_digest(network: torch.nn.Module) -> str:
-    """Content hash of the folded weights and the export settings (names cached ONNX files)."""
+def weights_digest(model: torch.nn.Module) -> str:
+    """Hash of the weights, the architecture and the export settings (names the cached ONNX files)."""
     digest = hashlib.sha256()  # hardware-accelerated on most CPUs
-    digest.update(f"{torch.__version__}/{OPSET}".encode())
-    for name, tensor in network.state_dict().items():
+    digest.update(f"{torch.__version__}/{OPSET}/{EXPORT_FORMAT}/{model.config!r}".encode())
+    for name, tensor in model.state_dict().items():
         digest.update(name.encode())
         digest.update(str(tuple(tensor.shape)).encode())
         digest.update(tensor.detach().float().cpu().contiguous().numpy().data)
@@ -47,11 +48,11 @@ def _export(module: torch.nn.Module, args: tuple, path: Path, input_names, outpu
 
 
 def export_onnx(model: torch.nn.Module, out_dir: str | os.PathLike, exemplar_size: int = 127,
-                search_size: int = 255, network: InferenceNetwork | None = None) -> tuple[Path, Path]:
+                search_size: int = 255) -> tuple[Path, Path]:
     """Write ``template.onnx`` (z -> kernels) and ``search.onnx`` (x, kernels -> cls, loc) to ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    network = network or InferenceNetwork(model, unrolled_xcorr=True)
+    network = InferenceNetwork(model, unrolled_xcorr=True)
     z = torch.zeros(1, 3, exemplar_size, exemplar_size)
     with torch.no_grad():
         kernels = TemplateBranch(network)(z)
@@ -66,13 +67,13 @@ def export_onnx(model: torch.nn.Module, out_dir: str | os.PathLike, exemplar_siz
     return out / "template.onnx", out / "search.onnx"
 
 
-def cached_search_graph(model: torch.nn.Module, network: InferenceNetwork, cache_dir=None) -> Path:
-    """Path of ``search.onnx`` for these weights, exported on first use and reused afterwards."""
-    folder = Path(cache_dir or default_cache_dir()) / network_digest(network)
-    path = folder / "search.onnx"
-    if not path.is_file():
-        export_onnx(model, folder, network=network)
-    return path
+def cached_graphs(model: torch.nn.Module, cache_dir=None) -> tuple[Path, Path]:
+    """``template.onnx`` and ``search.onnx`` for these weights, exported on first use, then reused."""
+    folder = Path(cache_dir or default_cache_dir()) / weights_digest(model)
+    paths = folder / "template.onnx", folder / "search.onnx"
+    if not all(path.is_file() for path in paths):
+        paths = export_onnx(model, folder)
+    return paths
 
 
 def verify_onnx(model: torch.nn.Module, template_path, search_path, batch: int = 2, search_size: int = 255,
