@@ -1,6 +1,7 @@
 """Every backend computes the eager model's maps and boxes; batching and ONNX export keep them too."""
 from __future__ import annotations
 
+import copy
 import dataclasses
 
 import numpy as np
@@ -192,3 +193,19 @@ def test_export_command_writes_checked_graphs_and_trtexec_lines(tmp_path, capsys
     errors = [float(v.split()[-1]) for v in out.split("max |difference| / max |value|: ")[1].splitlines()[0].split(",")]
     assert len(errors) == 3 and max(errors) < 1e-5
     assert "--fp16" in out and "--maxShapes=x:8x3x255x255,kernel0:8x512x4x4" in out
+
+
+def test_onnx_graphs_are_cached_by_weights_and_architecture(alexnet, tmp_path):
+    from siamrpnpp_core.backends.onnx_export import weights_digest
+
+    first = build_engine(alexnet, "onnxruntime", cache_dir=tmp_path).graph_paths["search"]
+    stamp = first.stat().st_mtime_ns
+    again = build_engine(alexnet, "onnxruntime", cache_dir=tmp_path).graph_paths["search"]
+    assert again == first and again.stat().st_mtime_ns == stamp  # reused, not exported again
+    changed = copy.deepcopy(alexnet)
+    with torch.no_grad():
+        changed.rpn_head.cls.head[3].bias[0] += 1.0
+    assert weights_digest(changed) != weights_digest(alexnet)
+    changed.rpn_head.cls.head[3].bias.data = alexnet.rpn_head.cls.head[3].bias.data.clone()
+    changed.config = dataclasses.replace(alexnet.config, template_center_size=5)
+    assert weights_digest(changed) != weights_digest(alexnet)  # same weights, other program
