@@ -2,7 +2,7 @@
 
     python benchmarks/track_speed.py [--presets P ...] [--backends B ...] [--frames 40] [--warmup 5]
                                      [--threads N] [--devices cpu cuda] [--half] [--targets 4]
-                                     [--json speed.json] [--markdown speed.md]
+                                     [--rounds 1] [--json speed.json] [--markdown speed.md]
 
 Each (device, preset, backend, precision) runs in its own process (no runtime's thread pool disturbs
 another's). On the packaged 640x480 clip it times, per frame: the search crop, the network, the
@@ -142,6 +142,8 @@ def configurations(args):
 
 
 def run_child(args, device, preset, backend, half, cuda_graphs) -> dict:
+    print(f"  {device} {preset} {backend}{' fp16' if half else ''}{' graphs' if cuda_graphs else ''}",
+          file=sys.stderr, flush=True)
     cmd = [sys.executable, __file__, "--single", "--device", device, "--preset", preset, "--backend", backend,
            "--frames", str(args.frames), "--warmup", str(args.warmup), "--targets", str(args.targets),
            "--stage-frames", str(args.stage_frames)]
@@ -181,6 +183,8 @@ def main() -> None:
     parser.add_argument("--stage-frames", type=int, default=10, help="frames with the backbone/neck/heads split")
     parser.add_argument("--threads", type=int, help="CPU threads (default: torch's choice)")
     parser.add_argument("--half", action="store_true", help="also float16 on CUDA")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run every configuration this many times, interleaved; report medians (default 1)")
     parser.add_argument("--targets", type=int, default=4, help="targets tracked in one batch (1: skip)")
     parser.add_argument("--weights", help="checkpoint (default: the core's default for each preset)")
     parser.add_argument("--json", help="write all figures here")
@@ -198,19 +202,25 @@ def main() -> None:
     machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}"
                + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""))
     print(f"machine: {machine}; threads: {args.threads or 'default'}; 640x480 clip, median of {args.frames} "
-          f"frames after {args.warmup} warm-up\n", flush=True)
+          f"frames after {args.warmup} warm-up; median of {args.rounds} interleaved round(s)\n", flush=True)
     records, references = [], {}
-    for device, preset, backend, half, graphs in configurations(args):
-        record = run_child(args, device, preset, backend, half, graphs)
-        key = (device, preset)
-        if backend == "eager":
+    configs = list(configurations(args))
+    rounds = [[run_child(args, *config) for config in configs] for _ in range(args.rounds)]
+    for runs in zip(*rounds):  # one configuration's runs, one per round
+        record = runs[0]
+        for field in ("total_ms", "startup_s"):
+            record[field] = statistics.median(r[field] for r in runs)
+        record["stages_ms"] = {k: statistics.median(r["stages_ms"][k] for r in runs) for k in record["stages_ms"]}
+        if "batch" in record:
+            record["batch"]["target_frames_per_s"] = statistics.median(r["batch"]["target_frames_per_s"] for r in runs)
+        key = (record["device"], record["preset"])
+        if record["backend"] == "eager":
             references[key] = record
         reference = references[key]
         record["ratio"] = record["total_ms"] / reference["total_ms"]
-        record["max_box_diff"] = float(np.abs(np.array(record["boxes"]) - np.array(reference["boxes"])).max())
+        record["max_box_diff"] = max(float(np.abs(np.array(r["boxes"]) - np.array(reference["boxes"])).max())
+                                     for r in runs)
         records.append(record)
-        print(f"  {device} {preset} {record['backend']} {record['precision']}: {record['total_ms']:.1f} ms",
-              file=sys.stderr, flush=True)
     table = markdown(records)
     print(table)
     if args.markdown:
