@@ -112,11 +112,8 @@ def track_batch(trackers: list["SiamRPNTracker"], frames: list) -> list[TrackRes
     results: list[TrackResult | None] = [None] * len(jobs)
     for members in groups.values():
         engine = jobs[members[0]][0].engine
-        if len(members) == 1:  # nothing to stack: no copies on the single-target path
-            x, kernels = jobs[members[0]][2].patch, jobs[members[0]][0]._kernels
-        else:
-            x = torch.cat([jobs[i][2].patch for i in members])
-            kernels = concat_kernels([jobs[i][0]._kernels for i in members])
+        x = torch.cat([jobs[i][2].patch for i in members])
+        kernels = concat_kernels([jobs[i][0]._kernels for i in members])
         cls, loc = engine.search(kernels, x)
         for row, i in enumerate(members):
             tracker, image, region = jobs[i]
