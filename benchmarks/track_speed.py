@@ -9,8 +9,10 @@ another's). On the packaged 640x480 clip it times, per frame: the search crop, t
 post-processing (decoding, penalties, window, state update), and for the PyTorch backends the network's
 stages (backbone, neck, heads) on the same crops. It reports medians after warm-up, the ratio to the
 eager reference (``eager``, float32, same device), the largest box difference from the reference over
-all frames, start-up (model load + first frame), and with ``--targets N`` the throughput of N targets
-tracked in one batch. Output: a Markdown table on stdout (and ``--markdown``), all figures in ``--json``.
+all frames, start-up (model load + first frame), the process's peak resident memory, the arithmetic rate
+of the network (the eager search pass's floating-point operations per network second, next to the rate a
+dense 3x3 convolution reaches on this CPU), and with ``--targets N`` the throughput of N targets tracked in
+one batch. Output: a Markdown table on stdout (and ``--markdown``), all figures in ``--json``.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -74,6 +77,35 @@ def _network_stages(engine, x: torch.Tensor, kernels) -> dict[str, float]:
     return {"backbone": t_backbone, "neck": t_neck, "heads": t_heads}
 
 
+def network_gflop(model: torch.nn.Module, x: torch.Tensor, exemplar_size: int) -> float:
+    """Floating-point operations (multiply and add counted apart) of one eager search pass on ``x``."""
+    from torch.utils.flop_counter import FlopCounterMode
+    from siamrpnpp_core.backends import EagerEngine
+
+    eager = EagerEngine(model)
+    with torch.inference_mode():
+        kernels = eager.template(torch.zeros(1, 3, exemplar_size, exemplar_size, device=x.device, dtype=x.dtype))
+        counter = FlopCounterMode(display=False)
+        with counter:
+            eager.search(kernels, x)
+    return counter.get_total_flops() / 1e9
+
+
+def conv_peak_gflops(seconds: float = 1.5) -> float:
+    """GFLOP/s of a dense 3x3 convolution (512 to 512 channels, 31x31), the layer type R50's time goes to."""
+    conv = torch.nn.Conv2d(512, 512, 3, padding=1, bias=False).eval()
+    x = torch.randn(1, 512, 31, 31)
+    flop = 2 * 9 * 512 * 512 * 31 * 31
+    times = []
+    with torch.inference_mode():
+        conv(x)
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            _, elapsed = _timed(torch.device("cpu"), conv, x)
+            times.append(elapsed)
+    return flop / (statistics.median(times) / 1000) / 1e9
+
+
 def run_single(args) -> dict:
     """One configuration, in this process: per-frame stage times, boxes, start-up, batch throughput."""
     from siamrpnpp_core import SiamRPNTracker, build_tracker, track_batch
@@ -124,6 +156,8 @@ def run_single(args) -> dict:
                 batch_times.append(elapsed)
         record["batch"] = {"targets": args.targets, "ms_per_frame": statistics.median(batch_times),
                            "target_frames_per_s": args.targets * 1000 / statistics.median(batch_times)}
+    record["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+    record["network_gflop"] = network_gflop(tracker.model, region.patch, tracker.config.exemplar_size)
     return record
 
 
@@ -159,17 +193,18 @@ def run_child(args, device, preset, backend, half, cuda_graphs) -> dict:
 
 def markdown(records: list[dict]) -> str:
     head = ("| device | preset | backend | precision | total ms | vs eager | max box diff px | crop | network | "
-            "post | backbone | neck | heads | start-up s | batch: targets, target-frames/s |")
+            "post | backbone | neck | heads | network GFLOP/s | start-up s | peak RSS MB | batch: targets, target-frames/s |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in records:
         st = r["stages_ms"]
         cell = lambda k: f"{st[k]:.1f}" if k in st else "-"  # noqa: E731
         batch = f"{r['batch']['targets']}, {r['batch']['target_frames_per_s']:.1f}" if "batch" in r else "-"
         backend = r["backend"] + (" + CUDA graphs" if r["cuda_graphs"] else "")
+        rate = r["network_gflop"] / (st["network"] / 1000)
         lines.append(f"| {r['device']} | {r['preset']} | {backend} | {r['precision']} | {r['total_ms']:.1f} | "
                      f"{r['ratio']:.2f} | {r['max_box_diff']:.4f} | {cell('crop')} | {cell('network')} | "
                      f"{cell('post')} | {cell('backbone')} | {cell('neck')} | {cell('heads')} | "
-                     f"{r['startup_s']:.2f} | {batch} |")
+                     f"{rate:.0f} | {r['startup_s']:.2f} | {r['peak_rss_mb']:.0f} | {batch} |")
     return "\n".join(lines)
 
 
@@ -201,6 +236,9 @@ def main() -> None:
 
     machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}"
                + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""))
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    machine += f"; dense 3x3 convolution on the CPU: {conv_peak_gflops():.0f} GFLOP/s"
     print(f"machine: {machine}; threads: {args.threads or 'default'}; 640x480 clip, median of {args.frames} "
           f"frames after {args.warmup} warm-up; median of {args.rounds} interleaved round(s)\n", flush=True)
     records, references = [], {}
@@ -208,7 +246,7 @@ def main() -> None:
     rounds = [[run_child(args, *config) for config in configs] for _ in range(args.rounds)]
     for runs in zip(*rounds):  # one configuration's runs, one per round
         record = runs[0]
-        for field in ("total_ms", "startup_s"):
+        for field in ("total_ms", "startup_s", "peak_rss_mb"):
             record[field] = statistics.median(r[field] for r in runs)
         record["stages_ms"] = {k: statistics.median(r["stages_ms"][k] for r in runs) for k in record["stages_ms"]}
         if "batch" in record:

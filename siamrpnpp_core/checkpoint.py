@@ -133,7 +133,8 @@ def _read_safetensors(path: str) -> tuple[dict[str, torch.Tensor], str | None]:
 def _torch_load(path: str):
     try:
         with torch.serialization.safe_globals(_SAFE_GLOBALS):
-            return torch.load(path, map_location="cpu", weights_only=True)
+            # zip-format files are memory-mapped (faster start); the legacy format of older releases is read
+            return torch.load(path, map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(path))
     except pickle.UnpicklingError as e:
         text = str(e)
         if "weights_only" in text.lower():

@@ -209,3 +209,27 @@ def test_onnx_graphs_are_cached_by_weights_and_architecture(alexnet, tmp_path):
     changed.rpn_head.cls.head[3].bias.data = alexnet.rpn_head.cls.head[3].bias.data.clone()
     changed.config = dataclasses.replace(alexnet.config, template_center_size=5)
     assert weights_digest(changed) != weights_digest(alexnet)  # same weights, other program
+
+
+def test_onnxruntime_reuses_its_optimised_graphs_and_rebuilds_a_damaged_one(alexnet, tmp_path, caplog):
+    first = build_engine(alexnet, "onnxruntime", cache_dir=tmp_path)
+    optimised = sorted(first.graph_paths["search"].parent.glob("ort-*/*.onnx"))
+    assert [p.name for p in optimised] == ["search.onnx", "template.onnx"]
+    assert not list(tmp_path.rglob("*.tmp*"))
+    z = torch.rand(2, 3, 127, 127) * 255
+    x = torch.rand(2, 3, 255, 255) * 255
+    expected = first.search(first.template(z), x)
+
+    stamp = optimised[0].stat().st_mtime_ns
+    cached = build_engine(alexnet, "onnxruntime", cache_dir=tmp_path)
+    assert optimised[0].stat().st_mtime_ns == stamp  # loaded, not optimised and written again
+    for got, want in zip(cached.search(cached.template(z), x), expected):
+        torch.testing.assert_close(got, want, rtol=0, atol=0)
+
+    optimised[0].write_bytes(b"not a graph")
+    with caplog.at_level("WARNING"):
+        rebuilt = build_engine(alexnet, "onnxruntime", cache_dir=tmp_path)
+    assert "unreadable cached graph" in caplog.text
+    assert onnx.load(str(optimised[0])).graph.node  # replaced by a whole optimised graph
+    for got, want in zip(rebuilt.search(rebuilt.template(z), x), expected):
+        torch.testing.assert_close(got, want, rtol=0, atol=0)

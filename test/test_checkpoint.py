@@ -64,6 +64,8 @@ def layouts(tmp_path_factory, reference_state):
     optimizer = {"state": {0: {"momentum_buffer": torch.zeros(3)}}, "param_groups": [{"lr": 0.005, "params": [0]}]}
     torch.save({"epoch": 20, "state_dict": {f"module.{k}": v for k, v in sd.items()}, "optimizer": optimizer},
                files["training"])
+    files["legacy"] = d / "pysot_2019.pth"  # the pre-zip format of PyTorch 1.5 and older (memory-mapping not possible)
+    torch.save(sd, files["legacy"], _use_new_zipfile_serialization=False)
     files["prefixed"] = d / "ddp.pth"
     torch.save({f"module.{k}": v for k, v in sd.items()}, files["prefixed"])
     files["no_batches_tracked"] = d / "old.pth"
@@ -77,12 +79,23 @@ def layouts(tmp_path_factory, reference_state):
     return files
 
 
-@pytest.mark.parametrize("layout", ["flat", "training", "prefixed", "no_batches_tracked", "safetensors"])
+@pytest.mark.parametrize("layout", ["flat", "legacy", "training", "prefixed", "no_batches_tracked", "safetensors"])
 def test_pysot_layouts_load_strictly(layouts, reference_state, layout):
     ref = reference_state
     if layout == "no_batches_tracked":
         ref = {k: v for k, v in ref.items() if not k.endswith("num_batches_tracked")}
     _assert_loaded(layouts[layout], ref)
+
+
+def test_loaded_weights_do_not_depend_on_the_file_afterwards(layouts, reference_state, tmp_path):
+    path = tmp_path / "model.pth"  # zip-format files are memory-mapped while loading
+    path.write_bytes(layouts["flat"].read_bytes())
+    model = SiamRPN(get_preset(PRESET).model)
+    load_weights(model, path)
+    path.write_bytes(b"\0" * path.stat().st_size)  # overwritten in place, as a careless copy would
+    path.unlink()
+    for key, value in reference_state.items():
+        assert torch.equal(model.state_dict()[key], value), key
 
 
 def test_mmtracking_checkpoint_is_detected_and_renamed(layouts, reference_state):

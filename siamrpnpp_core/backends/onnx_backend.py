@@ -1,14 +1,24 @@
 """CPU backends running the exported template and search graphs: ONNX Runtime and OpenVINO (float32).
 
-The ONNX files are cached by weight hash, so only the first start pays for folding and export.
+The ONNX files are cached by weight hash, so only the first start pays for folding and export. ONNX
+Runtime's optimised graphs (CPU-specific memory layouts) are cached beside them per runtime version and
+CPU, so later starts skip graph optimisation too.
 """
 from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import platform
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from .base import Engine, Kernels
 from .onnx_export import cached_graphs, kernel_names
+
+log = logging.getLogger(__name__)
 
 
 class _OnnxEngine(Engine):
@@ -42,15 +52,50 @@ class OnnxRuntimeEngine(_OnnxEngine):
     def __init__(self, model: torch.nn.Module, cache_dir=None):
         super().__init__(model, cache_dir)
         import onnxruntime as ort
-        options = ort.SessionOptions()
+        self._ort = ort
+        folder = next(iter(self.graph_paths.values())).parent / f"ort-{ort.__version__}-{cpu_tag()}"
+        self.sessions = {name: self._session(path, folder / path.name) for name, path in self.graph_paths.items()}
+
+    def _options(self, optimise: bool):
+        options = self._ort.SessionOptions()
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.sessions = {name: ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-                         for name, path in self.graph_paths.items()}
+        options.log_severity_level = 3  # the hardware-specific-layout warning on saving is expected here
+        if not optimise:
+            options.graph_optimization_level = self._ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        return options
+
+    def _session(self, graph: Path, optimised: Path):
+        """A session on the cached optimised graph, or on ``graph`` (optimising it and caching the result)."""
+        providers = ["CPUExecutionProvider"]
+        if optimised.is_file():
+            try:
+                return self._ort.InferenceSession(str(optimised), self._options(False), providers=providers)
+            except Exception as e:  # a damaged cache entry is rebuilt, never fatal
+                log.warning("%s: unreadable cached graph (%s); optimising %s again", optimised, e, graph.name)
+        optimised.parent.mkdir(parents=True, exist_ok=True)
+        tmp = optimised.with_name(f"{optimised.stem}.{os.getpid()}.tmp.onnx")
+        options = self._options(True)
+        options.optimized_model_filepath = str(tmp)
+        session = self._ort.InferenceSession(str(graph), options, providers=providers)
+        if tmp.is_file():
+            os.replace(tmp, optimised)  # atomic: a reader never sees a half-written graph
+        return session
 
     def _run(self, graph: str, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
         return self.sessions[graph].run(None, feed)
+
+
+def cpu_tag() -> str:
+    """Short hash of the CPU's architecture and instruction-set flags (keys hardware-specific caches)."""
+    flags = platform.processor()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            flags = next((line for line in f if line.startswith(("flags", "Features"))), flags)
+    except OSError:
+        pass
+    return hashlib.sha256(f"{platform.machine()}|{flags}".encode()).hexdigest()[:12]
 
 
 class OpenVinoEngine(_OnnxEngine):
