@@ -13,7 +13,7 @@ from video_frames import read_frames
 from siamrpnpp_core import SiamRPNTracker, build_model, get_preset, track_batch
 from siamrpnpp_core.backends import build_engine, resolve_backend
 from siamrpnpp_core.backends.onnx_export import export_onnx, verify_onnx
-from siamrpnpp_core.model.inference import InferenceNetwork, SearchBranch, TemplateBranch
+from siamrpnpp_core.model.inference import InferenceNetwork, SearchBranch, TemplateBranch, template_kernels
 
 WALKER = (638, 238, 48, 84)  # vtest.avi, frame 0
 OTHERS = [(450, 100, 40, 90), (100, 300, 60, 120)]
@@ -57,7 +57,12 @@ def test_inference_form_equals_eager_model(preset, unrolled):
     x = torch.rand(2, 3, 255, 255, generator=generator) * 255
     with torch.inference_mode():
         cls_ref, loc_ref = model.track(model.template(z), x)
-        cls, loc = SearchBranch(network)(x, *TemplateBranch(network)(z))
+        kernels = TemplateBranch(network)(z)
+        cls, loc = SearchBranch(network)(x, *kernels)
+        unfolded_kernels = template_kernels(model, z)  # what the ONNX Runtime and OpenVINO engines use
+    assert len(unfolded_kernels) == len(kernels)
+    for unfolded, folded in zip(unfolded_kernels, kernels):
+        assert unfolded.shape == folded.shape and relative_error(unfolded, folded) < 1e-5
     assert cls.shape == cls_ref.shape and loc.shape == loc_ref.shape
     assert relative_error(cls, cls_ref) < 1e-5
     assert relative_error(loc, loc_ref) < 1e-5
@@ -211,25 +216,27 @@ def test_onnx_graphs_are_cached_by_weights_and_architecture(alexnet, tmp_path):
     assert weights_digest(changed) != weights_digest(alexnet)  # same weights, other program
 
 
-def test_onnxruntime_reuses_its_optimised_graphs_and_rebuilds_a_damaged_one(alexnet, tmp_path, caplog):
+def test_onnxruntime_reuses_its_optimised_graph_and_rebuilds_a_damaged_one(alexnet, tmp_path, caplog):
     first = build_engine(alexnet, "onnxruntime", cache_dir=tmp_path)
-    optimised = sorted(first.graph_paths["search"].parent.glob("ort-*/*.onnx"))
-    assert [p.name for p in optimised] == ["search.onnx", "template.onnx"]
+    entries = list(first.graph_paths["search"].parent.glob("ort-*"))
+    assert len(entries) == 1 and sorted(p.name for p in entries[0].iterdir()) == ["search.onnx", "search.weights"]
     assert not list(tmp_path.rglob("*.tmp*"))
+    optimised = entries[0] / "search.onnx"
     z = torch.rand(2, 3, 127, 127) * 255
     x = torch.rand(2, 3, 255, 255) * 255
     expected = first.search(first.template(z), x)
 
-    stamp = optimised[0].stat().st_mtime_ns
+    stamp = optimised.stat().st_mtime_ns
     cached = build_engine(alexnet, "onnxruntime", cache_dir=tmp_path)
-    assert optimised[0].stat().st_mtime_ns == stamp  # loaded, not optimised and written again
+    assert optimised.stat().st_mtime_ns == stamp  # loaded, not optimised and written again
     for got, want in zip(cached.search(cached.template(z), x), expected):
         torch.testing.assert_close(got, want, rtol=0, atol=0)
 
-    optimised[0].write_bytes(b"not a graph")
+    (entries[0] / "search.weights").write_bytes(b"truncated")
     with caplog.at_level("WARNING"):
         rebuilt = build_engine(alexnet, "onnxruntime", cache_dir=tmp_path)
     assert "unreadable cached graph" in caplog.text
-    assert onnx.load(str(optimised[0])).graph.node  # replaced by a whole optimised graph
+    assert (entries[0] / "search.weights").stat().st_size > 1_000_000  # the entry was written again
+    assert not list(tmp_path.rglob("*.tmp*"))
     for got, want in zip(rebuilt.search(rebuilt.template(z), x), expected):
         torch.testing.assert_close(got, want, rtol=0, atol=0)

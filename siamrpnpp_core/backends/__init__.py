@@ -3,8 +3,9 @@
 ``eager``       the release's module as written (the reference path: BN unfolded, conv_kernel per frame);
 ``torch``       the inference form (BN folded, kernels precomputed, merged branches); on CUDA optionally
                 half precision and CUDA graphs;
-``onnxruntime`` the inference form's two branches exported to ONNX and run by ONNX Runtime (CPU);
-``openvino``    the same ONNX graph compiled by OpenVINO (CPU).
+``onnxruntime`` the inference form's search branch exported to ONNX and run by ONNX Runtime (CPU); the
+                template branch (once per target) runs in PyTorch on the same weights;
+``openvino``    the same search graph compiled by OpenVINO (CPU), the template branch likewise in PyTorch.
 ``auto`` picks ``torch`` on CUDA and ``onnxruntime`` on the CPU when it is installed.
 """
 from __future__ import annotations

@@ -1,7 +1,9 @@
-"""CPU backends running the exported template and search graphs: ONNX Runtime and OpenVINO (float32).
+"""CPU backends running the exported search graph: ONNX Runtime and OpenVINO (float32).
 
+The per-frame search branch runs in the runtime. The template branch, run once per target, is computed
+by the PyTorch model the engine was built from, so the runtime holds no second copy of the backbone.
 The ONNX files are cached by weight hash, so only the first start pays for folding and export. ONNX
-Runtime's optimised graphs (CPU-specific memory layouts) are cached beside them per runtime version and
+Runtime's optimised graph (CPU-specific memory layouts) is cached beside them per runtime version and
 CPU, so later starts skip graph optimisation too.
 """
 from __future__ import annotations
@@ -10,12 +12,14 @@ import hashlib
 import logging
 import os
 import platform
+import shutil
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from .base import Engine, Kernels
+from ..model.inference import template_kernels
 from .onnx_export import cached_graphs, kernel_names
 
 log = logging.getLogger(__name__)
@@ -31,21 +35,23 @@ class _OnnxEngine(Engine):
         self.graph_paths = dict(zip(("template", "search"), cached_graphs(model, cache_dir)))
         self.threads = torch.get_num_threads()
 
-    def _run(self, graph: str, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+    def _run(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """The search graph on ``feed``."""
         raise NotImplementedError
 
     def template(self, z: torch.Tensor) -> Kernels:
-        return tuple(torch.from_numpy(k) for k in self._run("template", {"z": z.contiguous().numpy()}))
+        with torch.inference_mode():
+            return template_kernels(self.model, z)
 
     def search(self, kernels: Kernels, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         feed = {"x": x.contiguous().numpy(),
                 **{name: k.contiguous().numpy() for name, k in zip(kernel_names(len(kernels)), kernels)}}
-        cls, loc = self._run("search", feed)
+        cls, loc = self._run(feed)
         return torch.from_numpy(cls), torch.from_numpy(loc)
 
 
 class OnnxRuntimeEngine(_OnnxEngine):
-    """ONNX Runtime CPU sessions, as many intra-op threads as torch uses, no busy-waiting between frames."""
+    """An ONNX Runtime CPU session, as many intra-op threads as torch uses, no busy-waiting between frames."""
 
     name = "onnxruntime"
 
@@ -53,8 +59,8 @@ class OnnxRuntimeEngine(_OnnxEngine):
         super().__init__(model, cache_dir)
         import onnxruntime as ort
         self._ort = ort
-        folder = next(iter(self.graph_paths.values())).parent / f"ort-{ort.__version__}-{cpu_tag()}"
-        self.sessions = {name: self._session(path, folder / path.name) for name, path in self.graph_paths.items()}
+        graph = self.graph_paths["search"]
+        self.session = self._session(graph, graph.parent / f"ort-{ort.__version__}-{cpu_tag()}")
 
     def _options(self, optimise: bool):
         options = self._ort.SessionOptions()
@@ -66,25 +72,37 @@ class OnnxRuntimeEngine(_OnnxEngine):
             options.graph_optimization_level = self._ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         return options
 
-    def _session(self, graph: Path, optimised: Path):
-        """A session on the cached optimised graph, or on ``graph`` (optimising it and caching the result)."""
+    def _session(self, graph: Path, folder: Path):
+        """A session on the optimised graph cached in ``folder``, or on ``graph``, optimised and then cached.
+
+        The cache holds the graph and, apart, its weights (which load about twice as fast). It is written
+        to a private folder that is then renamed into place, so no reader sees a partial entry.
+        """
         providers = ["CPUExecutionProvider"]
+        optimised = folder / graph.name
         if optimised.is_file():
             try:
                 return self._ort.InferenceSession(str(optimised), self._options(False), providers=providers)
             except Exception as e:  # a damaged cache entry is rebuilt, never fatal
                 log.warning("%s: unreadable cached graph (%s); optimising %s again", optimised, e, graph.name)
-        optimised.parent.mkdir(parents=True, exist_ok=True)
-        tmp = optimised.with_name(f"{optimised.stem}.{os.getpid()}.tmp.onnx")
+        tmp = folder.with_name(f"{folder.name}.{os.getpid()}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
         options = self._options(True)
-        options.optimized_model_filepath = str(tmp)
+        options.optimized_model_filepath = str(tmp / graph.name)
+        options.add_session_config_entry("session.optimized_model_external_initializers_file_name",
+                                         f"{graph.stem}.weights")
+        options.add_session_config_entry("session.optimized_model_external_initializers_min_size_in_bytes", "1024")
         session = self._ort.InferenceSession(str(graph), options, providers=providers)
-        if tmp.is_file():
-            os.replace(tmp, optimised)  # atomic: a reader never sees a half-written graph
+        shutil.rmtree(folder, ignore_errors=True)  # a damaged entry; a whole one from a concurrent start is as good
+        try:
+            os.rename(tmp, folder)
+        except OSError:  # another process has just put its entry in place
+            shutil.rmtree(tmp, ignore_errors=True)
         return session
 
-    def _run(self, graph: str, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
-        return self.sessions[graph].run(None, feed)
+    def _run(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        return self.session.run(None, feed)
 
 
 def cpu_tag() -> str:
@@ -108,13 +126,13 @@ class OpenVinoEngine(_OnnxEngine):
         import openvino as ov
         self.core = ov.Core()
         self.core.set_property({"CACHE_DIR": str(self.graph_paths["search"].parent / "openvino")})
-        self.graphs = {name: self.core.read_model(str(path)) for name, path in self.graph_paths.items()}
+        self.graph = self.core.read_model(str(self.graph_paths["search"]))
         self.requests: dict[tuple, object] = {}
 
-    def _run(self, graph: str, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
-        key = (graph,) + tuple(a.shape for a in feed.values())
+    def _run(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        key = tuple(a.shape for a in feed.values())
         if key not in self.requests:  # static shapes compile to much faster code than dynamic ones
-            shaped = self.graphs[graph].clone()
+            shaped = self.graph.clone()
             shaped.reshape({name: list(array.shape) for name, array in feed.items()})
             compiled = self.core.compile_model(shaped, "CPU", {
                 "INFERENCE_PRECISION_HINT": "f32", "INFERENCE_NUM_THREADS": self.threads,

@@ -92,17 +92,31 @@ class LevelHead(nn.Module):
         return self.cls_head(feature[:, :self.hidden]), self.loc_head(feature[:, self.hidden:])
 
 
-def _level_heads(model: SiamRPN, unrolled_xcorr: bool) -> nn.ModuleList:
+def rpn_levels(model: SiamRPN) -> list[DepthwiseRPN]:
+    """The model's depthwise RPN blocks, one per feature level, in level order."""
     head = model.rpn_head
     if isinstance(head, DepthwiseRPN):
-        return nn.ModuleList([LevelHead(head, unrolled_xcorr=unrolled_xcorr)])
-    levels = [getattr(head, f"rpn{i + 2}") for i in range(len(model.config.neck_out_channels))]
+        return [head]
+    return [getattr(head, f"rpn{i + 2}") for i in range(len(model.config.neck_out_channels))]
+
+
+def _level_heads(model: SiamRPN, unrolled_xcorr: bool) -> nn.ModuleList:
+    levels = rpn_levels(model)
     count = len(levels)
-    if head.weighted:
-        cls_w, loc_w = F.softmax(head.cls_weight.detach(), 0).tolist(), F.softmax(head.loc_weight.detach(), 0).tolist()
-    else:
+    if isinstance(model.rpn_head, DepthwiseRPN) or not model.rpn_head.weighted:
         cls_w = loc_w = [1.0 / count] * count
+    else:
+        head = model.rpn_head
+        cls_w, loc_w = F.softmax(head.cls_weight.detach(), 0).tolist(), F.softmax(head.loc_weight.detach(), 0).tolist()
     return nn.ModuleList([LevelHead(rpn, c, l, unrolled_xcorr) for rpn, c, l in zip(levels, cls_w, loc_w)])
+
+
+def template_kernels(model: SiamRPN, z: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """``TemplateBranch``'s kernels computed by the unfolded model itself (nothing to fold or export)."""
+    features = model.template(z)
+    features = features if isinstance(features, (list, tuple)) else [features]
+    return tuple(torch.cat([rpn.cls.conv_kernel(f), rpn.loc.conv_kernel(f)], 1)
+                 for rpn, f in zip(rpn_levels(model), features))
 
 
 class _Features(nn.Module):
