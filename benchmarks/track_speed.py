@@ -9,10 +9,11 @@ another's). On the packaged 640x480 clip it times, per frame: the search crop, t
 post-processing (decoding, penalties, window, state update), and for the PyTorch backends the network's
 stages (backbone, neck, heads) on the same crops. It reports medians after warm-up, the ratio to the
 eager reference (``eager``, float32, same device), the largest box difference from the reference over
-all frames, start-up (model load + first frame), the process's peak resident memory, the arithmetic rate
-of the network (the eager search pass's floating-point operations per network second, next to the best
-rate R50's largest convolution reaches alone on this CPU), and with ``--targets N`` the throughput of N targets tracked in
-one batch. Output: a Markdown table on stdout (and ``--markdown``), all figures in ``--json``.
+all frames, start-up (model load + first frame; presets without shipped weights load a generated
+checkpoint, and the ONNX caches are filled beforehand), the process's peak resident memory, the network's
+arithmetic rate (the eager search pass's floating-point operations per second of network time), and with
+``--targets N`` the throughput of N targets tracked in one batch. Output: a Markdown table on stdout (and
+``--markdown``), all figures in ``--json``.
 """
 from __future__ import annotations
 
@@ -99,21 +100,6 @@ def network_gflop(model: torch.nn.Module, x: torch.Tensor, exemplar_size: int) -
         with counter:
             eager.search(kernels, x)
     return counter.get_total_flops() / 1e9
-
-
-def conv_peak_gflops(seconds: float = 2.0) -> float:
-    """Best GFLOP/s of R50's largest convolution alone (conv5's 3x3 shortcut: 1024 to 2048 channels,
-    dilation 2, 31x31), on the CPU: about the most arithmetic this machine gives this network per second."""
-    conv = torch.nn.Conv2d(1024, 2048, 3, padding=2, dilation=2, bias=False).eval()
-    x = torch.randn(1, 1024, 31, 31)
-    flop = 2 * 9 * 1024 * 2048 * 31 * 31
-    times = []
-    with torch.inference_mode():
-        conv(x)
-        end = time.perf_counter() + seconds
-        while time.perf_counter() < end:
-            times.append(_timed(torch.device("cpu"), conv, x)[1])
-    return flop / (min(times) / 1000) / 1e9
 
 
 def run_single(args) -> dict:
@@ -278,9 +264,6 @@ def main() -> None:
 
     machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}"
                + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""))
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    machine += f"; R50's largest convolution alone: {conv_peak_gflops():.0f} GFLOP/s on the CPU"
     print(f"machine: {machine}; threads: {args.threads or 'default'}; 640x480 clip, median of {args.frames} "
           f"frames after {args.warmup} warm-up; median of {args.rounds} interleaved round(s)\n", flush=True)
     records, references = [], {}

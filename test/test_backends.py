@@ -203,10 +203,11 @@ def test_export_command_writes_checked_graphs_and_trtexec_lines(tmp_path, capsys
 def test_onnx_graphs_are_cached_by_weights_and_architecture(alexnet, tmp_path):
     from siamrpnpp_core.backends.onnx_export import weights_digest
 
-    first = build_engine(alexnet, "onnxruntime", cache_dir=tmp_path).graph_paths["search"]
+    first = build_engine(alexnet, "onnxruntime", cache_dir=tmp_path).graph_path
     stamp = first.stat().st_mtime_ns
-    again = build_engine(alexnet, "onnxruntime", cache_dir=tmp_path).graph_paths["search"]
+    again = build_engine(alexnet, "onnxruntime", cache_dir=tmp_path).graph_path
     assert again == first and again.stat().st_mtime_ns == stamp  # reused, not exported again
+    assert not (first.parent / "template.onnx").exists()  # the engines run the template branch in PyTorch
     changed = copy.deepcopy(alexnet)
     with torch.no_grad():
         changed.rpn_head.cls.head[3].bias[0] += 1.0
@@ -218,7 +219,7 @@ def test_onnx_graphs_are_cached_by_weights_and_architecture(alexnet, tmp_path):
 
 def test_onnxruntime_reuses_its_optimised_graph_and_rebuilds_a_damaged_one(alexnet, tmp_path, caplog):
     first = build_engine(alexnet, "onnxruntime", cache_dir=tmp_path)
-    entries = list(first.graph_paths["search"].parent.glob("ort-*"))
+    entries = list(first.graph_path.parent.glob("ort-*"))
     assert len(entries) == 1 and sorted(p.name for p in entries[0].iterdir()) == ["search.onnx", "search.weights"]
     assert not list(tmp_path.rglob("*.tmp*"))
     optimised = entries[0] / "search.onnx"

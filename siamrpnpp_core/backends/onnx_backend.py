@@ -20,7 +20,7 @@ import torch
 
 from .base import Engine, Kernels
 from ..model.inference import template_kernels
-from .onnx_export import cached_graphs, kernel_names
+from .onnx_export import cached_search_graph, kernel_names
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class _OnnxEngine(Engine):
             raise ValueError(f"backend {self.name!r} needs a float32 model on the CPU")
         self.model = model
         self.device, self.dtype = first.device, torch.float32
-        self.graph_paths = dict(zip(("template", "search"), cached_graphs(model, cache_dir)))
+        self.graph_path = cached_search_graph(model, cache_dir)
         self.threads = torch.get_num_threads()
 
     def _run(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
@@ -59,7 +59,7 @@ class OnnxRuntimeEngine(_OnnxEngine):
         super().__init__(model, cache_dir)
         import onnxruntime as ort
         self._ort = ort
-        graph = self.graph_paths["search"]
+        graph = self.graph_path
         self.session = self._session(graph, graph.parent / f"ort-{ort.__version__}-{cpu_tag()}")
 
     def _options(self, optimise: bool):
@@ -125,8 +125,8 @@ class OpenVinoEngine(_OnnxEngine):
         super().__init__(model, cache_dir)
         import openvino as ov
         self.core = ov.Core()
-        self.core.set_property({"CACHE_DIR": str(self.graph_paths["search"].parent / "openvino")})
-        self.graph = self.core.read_model(str(self.graph_paths["search"]))
+        self.core.set_property({"CACHE_DIR": str(self.graph_path.parent / "openvino")})
+        self.graph = self.core.read_model(str(self.graph_path))
         self.requests: dict[tuple, object] = {}
 
     def _run(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:

@@ -48,8 +48,9 @@ def _export(module: torch.nn.Module, args: tuple, path: Path, input_names, outpu
 
 
 def export_onnx(model: torch.nn.Module, out_dir: str | os.PathLike, exemplar_size: int = 127,
-                search_size: int = 255) -> tuple[Path, Path]:
-    """Write ``template.onnx`` (z -> kernels) and ``search.onnx`` (x, kernels -> cls, loc) to ``out_dir``."""
+                search_size: int = 255, template: bool = True) -> tuple[Path | None, Path]:
+    """Write ``template.onnx`` (z -> kernels; unless ``template`` is False) and ``search.onnx``
+    (x, kernels -> cls, loc) to ``out_dir``; returns their paths (None for a template not written)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     network = InferenceNetwork(model, unrolled_xcorr=True)
@@ -58,22 +59,22 @@ def export_onnx(model: torch.nn.Module, out_dir: str | os.PathLike, exemplar_siz
         kernels = TemplateBranch(network)(z)
     names = kernel_names(len(kernels))
     batch = {0: "batch"}
-    _export(TemplateBranch(network), (z,), out / "template.onnx", ["z"], names,
-            {"z": batch, **{n: batch for n in names}})
+    if template:
+        _export(TemplateBranch(network), (z,), out / "template.onnx", ["z"], names,
+                {"z": batch, **{n: batch for n in names}})
     x = torch.zeros(1, 3, search_size, search_size)
     _export(SearchBranch(network), (x, *kernels), out / "search.onnx", ["x", *names], ["cls", "loc"],
             {"x": {0: "batch", 2: "size", 3: "size"}, **{n: batch for n in names},
              "cls": {0: "batch", 2: "score", 3: "score"}, "loc": {0: "batch", 2: "score", 3: "score"}})
-    return out / "template.onnx", out / "search.onnx"
+    return (out / "template.onnx" if template else None), out / "search.onnx"
 
 
-def cached_graphs(model: torch.nn.Module, cache_dir=None) -> tuple[Path, Path]:
-    """``template.onnx`` and ``search.onnx`` for these weights, exported on first use, then reused."""
-    folder = Path(cache_dir or default_cache_dir()) / weights_digest(model)
-    paths = folder / "template.onnx", folder / "search.onnx"
-    if not all(path.is_file() for path in paths):
-        paths = export_onnx(model, folder)
-    return paths
+def cached_search_graph(model: torch.nn.Module, cache_dir=None) -> Path:
+    """``search.onnx`` for these weights, exported on first use, then reused."""
+    path = Path(cache_dir or default_cache_dir()) / weights_digest(model) / "search.onnx"
+    if not path.is_file():
+        path = export_onnx(model, path.parent, template=False)[1]
+    return path
 
 
 def verify_onnx(model: torch.nn.Module, template_path, search_path, batch: int = 2, search_size: int = 255,
