@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import tempfile
 
 import numpy as np
 import onnx
@@ -241,3 +242,21 @@ def test_onnxruntime_reuses_its_optimised_graph_and_rebuilds_a_damaged_one(alexn
     assert not list(tmp_path.rglob("*.tmp*"))
     for got, want in zip(rebuilt.search(rebuilt.template(z), x), expected):
         torch.testing.assert_close(got, want, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
+def test_onnx_backends_track_without_a_writable_cache(backend, alexnet, tmp_path, caplog, monkeypatch):
+    blocker = tmp_path / "not-a-folder"  # even root cannot create a folder below a file
+    blocker.write_text("")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    reference = build_engine(alexnet, "eager")
+    with caplog.at_level("WARNING"):
+        engine = build_engine(alexnet, backend, cache_dir=blocker / "cache")
+    assert "cannot write the ONNX cache" in caplog.text and engine.graph_path is None
+    z = torch.rand(1, 3, 127, 127) * 255
+    x = torch.rand(1, 3, 287, 287) * 255
+    for got, want in zip(engine.search(engine.template(z), x), reference.search(reference.template(z), x)):
+        assert relative_error(got, want) < 1e-5
+    assert not list(scratch.iterdir())  # the one-run export is deleted once loaded

@@ -13,6 +13,7 @@ import logging
 import os
 import platform
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ import torch
 
 from .base import Engine, Kernels
 from ..model.inference import template_kernels
-from .onnx_export import cached_search_graph, kernel_names
+from .onnx_export import cached_search_graph, export_onnx, kernel_names
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +33,21 @@ class _OnnxEngine(Engine):
             raise ValueError(f"backend {self.name!r} needs a float32 model on the CPU")
         self.model = model
         self.device, self.dtype = first.device, torch.float32
-        self.graph_path = cached_search_graph(model, cache_dir)
         self.threads = torch.get_num_threads()
+        try:
+            self.graph_path: Path | None = cached_search_graph(model, cache_dir)
+        except OSError as e:  # e.g. a read-only file system on a robot: still track, just export every start
+            log.warning("cannot write the ONNX cache (%s); exporting for this run only (set XDG_CACHE_HOME to a "
+                        "writable folder to start faster)", e)
+            self.graph_path = None
+            with tempfile.TemporaryDirectory(prefix="siamrpnpp-onnx-") as folder:
+                self._load(export_onnx(model, folder, template=False)[1], cache=None)
+            return
+        self._load(self.graph_path, cache=self.graph_path.parent)
+
+    def _load(self, graph: Path, cache: Path | None) -> None:
+        """Prepare the runtime for ``graph``; keep what it compiles under ``cache`` (None: keep nothing)."""
+        raise NotImplementedError
 
     def _run(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
         """The search graph on ``feed``."""
@@ -55,12 +69,10 @@ class OnnxRuntimeEngine(_OnnxEngine):
 
     name = "onnxruntime"
 
-    def __init__(self, model: torch.nn.Module, cache_dir=None):
-        super().__init__(model, cache_dir)
+    def _load(self, graph: Path, cache: Path | None) -> None:
         import onnxruntime as ort
         self._ort = ort
-        graph = self.graph_path
-        self.session = self._session(graph, graph.parent / f"ort-{ort.__version__}-{cpu_tag()}")
+        self.session = self._session(graph, cache / f"ort-{ort.__version__}-{cpu_tag()}" if cache else None)
 
     def _options(self, optimise: bool):
         options = self._ort.SessionOptions()
@@ -72,13 +84,16 @@ class OnnxRuntimeEngine(_OnnxEngine):
             options.graph_optimization_level = self._ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         return options
 
-    def _session(self, graph: Path, folder: Path):
-        """A session on the optimised graph cached in ``folder``, or on ``graph``, optimised and then cached.
+    def _session(self, graph: Path, folder: Path | None):
+        """A session on the optimised graph cached in ``folder``, or on ``graph``, optimised and then cached
+        (when ``folder`` is given and can be written).
 
         The cache holds the graph and, apart, its weights (which load about twice as fast). It is written
         to a private folder that is then renamed into place, so no reader sees a partial entry.
         """
         providers = ["CPUExecutionProvider"]
+        if folder is None:
+            return self._ort.InferenceSession(str(graph), self._options(True), providers=providers)
         optimised = folder / graph.name
         if optimised.is_file():
             try:
@@ -87,7 +102,11 @@ class OnnxRuntimeEngine(_OnnxEngine):
                 log.warning("%s: unreadable cached graph (%s); optimising %s again", optimised, e, graph.name)
         tmp = folder.with_name(f"{folder.name}.{os.getpid()}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
+        try:
+            tmp.mkdir(parents=True)
+        except OSError as e:
+            log.warning("cannot cache the optimised graph in %s (%s)", folder.parent, e)
+            return self._session(graph, None)
         options = self._options(True)
         options.optimized_model_filepath = str(tmp / graph.name)
         options.add_session_config_entry("session.optimized_model_external_initializers_file_name",
@@ -121,12 +140,12 @@ class OpenVinoEngine(_OnnxEngine):
 
     name = "openvino"
 
-    def __init__(self, model: torch.nn.Module, cache_dir=None):
-        super().__init__(model, cache_dir)
+    def _load(self, graph: Path, cache: Path | None) -> None:
         import openvino as ov
         self.core = ov.Core()
-        self.core.set_property({"CACHE_DIR": str(self.graph_path.parent / "openvino")})
-        self.graph = self.core.read_model(str(self.graph_path))
+        if cache is not None:
+            self.core.set_property({"CACHE_DIR": str(cache / "openvino")})
+        self.graph = self.core.read_model(str(graph))
         self.requests: dict[tuple, object] = {}
 
     def _run(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
