@@ -115,6 +115,7 @@ def track_batch(trackers: list["SiamRPNTracker"], frames: list) -> list[TrackRes
         x = torch.cat([jobs[i][2].patch for i in members])
         kernels = concat_kernels([jobs[i][0]._kernels for i in members])
         cls, loc = engine.search(kernels, x)
+        cls, loc = cls.float().cpu(), loc.float().cpu()  # one device-to-host copy for the whole group
         for row, i in enumerate(members):
             tracker, image, region = jobs[i]
             results[i] = tracker._update(image, region, cls[row:row + 1], loc[row:row + 1])

@@ -14,7 +14,7 @@ import importlib.util
 
 import torch
 
-from .base import Engine, Kernels, concat_kernels
+from .base import Engine, Kernels, concat_kernels, placement
 from .torch_backend import EagerEngine, TorchEngine
 
 BACKENDS = ("auto", "eager", "torch", "onnxruntime", "openvino")
@@ -44,9 +44,9 @@ def as_engine(engine_or_model) -> Engine:
 def build_engine(model: torch.nn.Module, backend: str = "auto", cuda_graphs: bool = False,
                  cache_dir: str | None = None) -> Engine:
     """An engine running ``model`` (eval mode, on its device and dtype) with the chosen backend."""
-    first = next(model.parameters())
-    name = resolve_backend(backend, first.device)
-    if cuda_graphs and (name != "torch" or first.device.type != "cuda"):
+    device, _ = placement(model)
+    name = resolve_backend(backend, device)
+    if cuda_graphs and (name != "torch" or device.type != "cuda"):
         raise ValueError("cuda_graphs needs backend 'torch' on a CUDA device")
     if name == "eager":
         return EagerEngine(model)

@@ -6,6 +6,12 @@ import torch
 Kernels = tuple[torch.Tensor, ...]  # per feature level, batch first; opaque to the tracker
 
 
+def placement(model: torch.nn.Module) -> tuple[torch.device, torch.dtype]:
+    """The device and dtype of ``model``'s weights."""
+    first = next(model.parameters())
+    return first.device, first.dtype
+
+
 def concat_kernels(parts: list[Kernels]) -> Kernels:
     """Stack several targets' kernels into one batch (same backend, same order as the crops)."""
     return tuple(torch.cat(level) for level in zip(*parts))

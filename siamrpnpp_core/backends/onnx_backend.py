@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .base import Engine, Kernels
+from .base import Engine, Kernels, placement
 from ..model.inference import template_kernels
 from .onnx_export import cached_search_graph, export_onnx, kernel_names
 
@@ -28,11 +28,10 @@ log = logging.getLogger(__name__)
 
 class _OnnxEngine(Engine):
     def __init__(self, model: torch.nn.Module, cache_dir=None):
-        first = next(model.parameters())
-        if first.device.type != "cpu" or first.dtype != torch.float32:
+        self.device, self.dtype = placement(model)
+        if self.device.type != "cpu" or self.dtype != torch.float32:
             raise ValueError(f"backend {self.name!r} needs a float32 model on the CPU")
         self.model = model
-        self.device, self.dtype = first.device, torch.float32
         self.threads = torch.get_num_threads()
         try:
             self.graph_path: Path | None = cached_search_graph(model, cache_dir)
