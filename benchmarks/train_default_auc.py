@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from siamrpnpp_core import DEFAULT_PRESET, build_tracker  # noqa: E402
 from siamrpnpp_core.builder import RANDOM, default_weights_path  # noqa: E402
 from siamrpnpp_core.evaluation import load_dataset, run_dataset, score_tracker  # noqa: E402
-from siamrpnpp_core.evaluation.synthetic import SynthConfig, generate  # noqa: E402
+from siamrpnpp_core.synthetic import SynthConfig, generate  # noqa: E402
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from siamrpnpp_core.evaluation.synthetic import SynthConfig, generate  # noqa: E402
+from siamrpnpp_core.synthetic import SynthConfig, generate  # noqa: E402
 from siamrpnpp_core.training.config import load_config  # noqa: E402
 from siamrpnpp_core.training.index import pack_lmdb  # noqa: E402
 from siamrpnpp_core.training.prepare import prepare, video_jobs  # noqa: E402

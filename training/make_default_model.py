@@ -32,7 +32,7 @@ def main(argv=None) -> int:
 
     import torch
 
-    from siamrpnpp_core.evaluation.synthetic import SynthConfig, generate
+    from siamrpnpp_core.synthetic import SynthConfig, generate
     from siamrpnpp_core.training.config import load_config
     from siamrpnpp_core.training.prepare import prepare, video_jobs
     from siamrpnpp_core.training.trainer import Trainer

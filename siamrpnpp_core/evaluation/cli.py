@@ -38,7 +38,7 @@ def _parse_list(text: str) -> list[float]:
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``eval`` and its subcommands ``run``, ``score``, ``search``, ``synth``."""
     from .scoring import METRICS
-    from .synthetic import LAYOUTS
+    from ..synthetic import LAYOUTS
     parser = subparsers.add_parser("eval", help="benchmarks: run, score, plot, hyperparameter search")
     sub = parser.add_subparsers(dest="eval_command", required=True)
 
@@ -190,7 +190,7 @@ def cmd_search(args) -> int:
 
 
 def cmd_synth(args) -> int:
-    from .synthetic import SynthConfig, generate
+    from ..synthetic import SynthConfig, generate
     try:
         width, height = (int(v) for v in args.size.lower().split("x"))
     except ValueError:

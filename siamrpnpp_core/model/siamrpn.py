@@ -6,7 +6,7 @@ from torch import nn
 
 from ..config import ModelConfig
 from .alexnet import AlexNet, alexnet_channels
-from .backbone import ResNet50
+from .resnet import ResNet50
 from .head import DepthwiseRPN, MultiRPN
 from .mobilenet_v2 import MobileNetV2, mobilenet_channels
 from .neck import AdjustAllLayer

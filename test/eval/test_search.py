@@ -8,7 +8,7 @@ import pytest
 from siamrpnpp_core.cli import main
 from siamrpnpp_core.evaluation.search import (SearchJob, Setting, best_row, grid_settings, random_settings,
                                               read_table, search)
-from siamrpnpp_core.evaluation.synthetic import SynthConfig, generate
+from siamrpnpp_core.synthetic import SynthConfig, generate
 
 BACKGROUNDS = Path(__file__).resolve().parents[2] / ".cache/opencv-doc/usr/share/doc/opencv-doc/examples/data"
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from siamrpnpp_core.evaluation import load_dataset
-from siamrpnpp_core.evaluation.synthetic import LAYOUTS, SynthConfig, generate, load_backgrounds
+from siamrpnpp_core.synthetic import LAYOUTS, SynthConfig, generate, load_backgrounds
 
 BACKGROUNDS = Path(__file__).resolve().parents[2] / ".cache/opencv-doc/usr/share/doc/opencv-doc/examples/data"
 

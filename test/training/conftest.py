@@ -9,7 +9,7 @@ from trainkit import backgrounds
 @pytest.fixture(scope="session")
 def synthetic_raw(tmp_path_factory):
     """Six short synthetic sequences in the LaSOT layout."""
-    from siamrpnpp_core.evaluation.synthetic import SynthConfig, generate
+    from siamrpnpp_core.synthetic import SynthConfig, generate
 
     out = tmp_path_factory.mktemp("synthetic_raw")
     generate(str(out), SynthConfig(num_sequences=6, length=16, size=(192, 144), seed=7, layout="lasot"),

@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
-from .datasets import IMAGE_EXTENSIONS
-from .results import atomic_write
+from .atomic import atomic_write
+from .sources import IMAGE_EXTENSIONS
 
 LAYOUTS = {"otb": "OTB100", "uav123": "UAV123", "lasot": "LaSOT", "got10k": "GOT-10k", "vot": "VOT2018"}
 EVENTS = ("scale_change", "fast_motion", "occlusion", "out_of_view")
@@ -62,7 +62,7 @@ class SynthSequence:
 
 def default_backgrounds() -> str | None:
     """The opencv-doc example images, looked for under the working and repository folders."""
-    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     for base in (os.getcwd(), repo):
         candidate = os.path.join(base, OPENCV_DOC_DATA)
         if os.path.isdir(candidate):
