@@ -93,9 +93,11 @@ def _add_optional_groups(sub) -> None:
     """Subcommand groups living in their own packages: ``eval`` and ``prepare``."""
     from .evaluation.cli import add_parser as add_eval
     from .training.cli import add_parser as add_prepare
+    from .training.cli import add_train_parser
 
     add_eval(sub)
     add_prepare(sub)
+    add_train_parser(sub)
 
 
 def cmd_track(args) -> int:

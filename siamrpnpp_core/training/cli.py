@@ -1,8 +1,11 @@
-"""``siamrpnpp prepare``: crop a downloaded dataset into the training layout, or pack crops into LMDB."""
+"""``siamrpnpp prepare``: crop a downloaded dataset into the training layout, or pack crops into LMDB;
+``siamrpnpp train`` (also ``python training/train.py``, ``torchrun training/train.py``): train."""
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import sys
 
 from .prepare import FORMATS
 
@@ -72,3 +75,62 @@ def _pack(out: str, name: str) -> str:
 def cmd_pack(args) -> int:
     _pack(args.out, args.name)
     return 0
+
+
+TRAIN_HELP = "train SiamRPN++ from a config (YAML/JSON; torchrun for several GPUs)"
+
+
+def add_train_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options of ``siamrpnpp train`` and ``training/train.py``."""
+    from .config import TRAIN_PRESETS
+
+    p.add_argument("--config", help="YAML or JSON config (its `base:` names a preset)")
+    p.add_argument("--preset", choices=sorted(TRAIN_PRESETS), help="base preset when the config names none")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set epochs=1 --set search_aug.shift=32")
+    p.add_argument("--out-dir", help="where checkpoints, logs and the final model go")
+    p.add_argument("--resume", default="auto", help="auto (newest checkpoint in out_dir), none, or a path")
+    p.add_argument("--max-steps", type=int, help="stop after this many steps (checkpointed; rerun to go on)")
+    p.add_argument("--export", help="after training, also write the weights (float16) to this .safetensors")
+    p.add_argument("--no-progress", action="store_true")
+    return p
+
+
+def add_train_parser(subparsers) -> argparse.ArgumentParser:
+    p = add_train_arguments(subparsers.add_parser("train", help=TRAIN_HELP, description=TRAIN_HELP))
+    p.set_defaults(func=cmd_train)
+    return p
+
+
+def cmd_train(args) -> int:
+    """Train as ``args`` say; errors (bad config, missing files) propagate as ValueError/OSError."""
+    from .config import load_config, parse_override
+    from .trainer import Trainer
+
+    logging.getLogger("siamrpnpp_core.training").setLevel(logging.INFO)
+    overrides = [parse_override(text) for text in args.set]
+    if args.out_dir:
+        overrides.append({"out_dir": args.out_dir})
+    cfg = load_config(args.config, args.preset, overrides)
+    trainer = Trainer(cfg, resume=None if args.resume == "none" else args.resume, progress=not args.no_progress)
+    row = trainer.run(args.max_steps)
+    if row:
+        print(f"step {trainer.step}/{trainer.total_steps}: loss {row['loss']:.4f} "
+              f"(cls {row['cls_loss']:.4f}, loc {row['loc_loss']:.4f}), {row['pairs_per_s']:.1f} pairs/s")
+    if args.export and trainer.rank == 0:
+        trainer.export(args.export, half=True)
+        print(f"wrote {args.export}")
+    return 0
+
+
+def train_main(argv=None, prog: str | None = None) -> int:
+    """The stand-alone training command (``training/train.py``): same options as ``siamrpnpp train``."""
+    args = add_train_arguments(argparse.ArgumentParser(prog=prog, description=TRAIN_HELP)).parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s: %(message)s")
+    try:
+        return cmd_train(args)
+    except (ValueError, OSError) as e:
+        print(f"{prog or 'train'}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
