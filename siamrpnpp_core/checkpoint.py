@@ -18,6 +18,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from .atomic import atomic_path
+
 try:
     from numpy._core.multiarray import scalar as _numpy_scalar
 except ImportError:  # NumPy 1.x
@@ -109,9 +111,8 @@ def save_safetensors(state: dict[str, torch.Tensor], path: str | os.PathLike, co
     """Write tensors (contiguous, CPU) and string metadata, atomically."""
     tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
     meta = {"format": "pt", "convention": convention, **{k: str(v) for k, v in metadata.items()}}
-    tmp = f"{os.fspath(path)}.tmp"
-    save_file(tensors, tmp, metadata=meta)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        save_file(tensors, tmp, metadata=meta)
 
 
 def _is_safetensors(path: str) -> bool:

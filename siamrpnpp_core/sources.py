@@ -8,6 +8,8 @@ from collections.abc import Iterator
 import cv2
 import numpy as np
 
+from .atomic import atomic_write
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
 
@@ -71,8 +73,4 @@ def open_frames(path: str | os.PathLike) -> FrameSource:
 
 def write_boxes(path: str | os.PathLike, boxes) -> None:
     """One ``x,y,w,h`` line per frame (the OTB result format), written atomically."""
-    tmp = f"{os.fspath(path)}.tmp"
-    with open(tmp, "w") as f:
-        for box in boxes:
-            f.write(",".join(f"{float(v):.4f}" for v in box) + "\n")
-    os.replace(tmp, path)
+    atomic_write(path, "".join(",".join(f"{float(v):.4f}" for v in box) + "\n" for box in boxes))

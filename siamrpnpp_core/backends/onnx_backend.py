@@ -99,10 +99,9 @@ class OnnxRuntimeEngine(_OnnxEngine):
                 return self._ort.InferenceSession(str(optimised), self._options(False), providers=providers)
             except Exception as e:  # a damaged cache entry is rebuilt, never fatal
                 log.warning("%s: unreadable cached graph (%s); optimising %s again", optimised, e, graph.name)
-        tmp = folder.with_name(f"{folder.name}.{os.getpid()}.tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        try:
-            tmp.mkdir(parents=True)
+        try:  # a private folder with a unique name: concurrent starts never share one
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".tmp"))
         except OSError as e:
             log.warning("cannot cache the optimised graph in %s (%s)", folder.parent, e)
             return self._session(graph, None)

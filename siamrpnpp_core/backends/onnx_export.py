@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from ..atomic import atomic_path
 from ..model.inference import InferenceNetwork, SearchBranch, TemplateBranch
 
 OPSET = 17
@@ -39,12 +40,10 @@ def weights_digest(model: torch.nn.Module) -> str:
 
 
 def _export(module: torch.nn.Module, args: tuple, path: Path, input_names, output_names, dynamic) -> None:
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    with warnings.catch_warnings():
+    with atomic_path(path) as tmp, warnings.catch_warnings():  # a reader never sees a half-written graph
         warnings.simplefilter("ignore")  # tracer warnings about shape arithmetic are expected here
-        torch.onnx.export(module, args, str(tmp), input_names=input_names, output_names=output_names,
+        torch.onnx.export(module, args, tmp, input_names=input_names, output_names=output_names,
                           dynamic_axes=dynamic, opset_version=OPSET, dynamo=False)
-    os.replace(tmp, path)  # atomic: a reader never sees a half-written graph
 
 
 def export_onnx(model: torch.nn.Module, out_dir: str | os.PathLike, exemplar_size: int = 127,

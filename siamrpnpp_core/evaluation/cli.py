@@ -144,7 +144,7 @@ def cmd_score(args) -> int:
         for path in plot_scores(scores, out, dataset.name, norm):
             print(f"wrote {path}")
     if args.json:
-        from .results import atomic_write
+        from ..atomic import atomic_write
         atomic_write(args.json, json.dumps([to_jsonable(s) for s in scores], indent=1) + "\n")
         print(f"wrote {args.json}")
     return 0

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..config import DEFAULT_PRESET
-from .results import atomic_write
+from ..atomic import atomic_write
 
 log = logging.getLogger(__name__)
 PARAMETERS = ("penalty_k", "window_influence", "lr")

@@ -37,7 +37,7 @@ def test_one_pass_writes_otb_files_and_resumes(tmp_path):
     os.remove(f"{results}/oracle/Bb.txt")
     assert run_dataset(tracker, ds, results, "oracle", progress=False) == ["Bb"]
     assert run_dataset(tracker, ds, results, "oracle", progress=False, overwrite=True) == ["Aa", "Bb"]
-    assert not [f for f in os.listdir(f"{results}/oracle") if f.startswith(".tmp")]
+    assert sorted(os.listdir(f"{results}/oracle")) == ["Aa.txt", "Bb.txt"]  # no temporary file left
     # a perfect tracker scored with got10k's rules (frame 0 = ground truth): 20/21, precision 1
     s = score_tracker(ds, results, "oracle", ScoreOptions("got10k"))
     assert s["success"] == pytest.approx(20 / 21) and s["precision"] == 1.0
