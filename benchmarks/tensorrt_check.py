@@ -4,6 +4,9 @@
     trtexec ... (the printed commands)                  # template.plan and search.plan, --fp16
     python benchmarks/tensorrt_check.py onnx/ --preset siamrpn_r50_l234_dwxcorr --weights model.pth
 
+With ``--build`` it exports the graphs into the folder and builds the same FP16 engines with TensorRT's
+Python API (for machines with the ``tensorrt`` wheel but no ``trtexec``).
+
 Runs the engines on random crops against the eager float32 PyTorch model on the same GPU (relative
 error of cls/loc), then tracks the packaged clip with both and prints the largest box difference
 and the median per-frame time of each.
@@ -20,6 +23,7 @@ import torch
 
 from siamrpnpp_core import SiamRPNTracker, build_model, get_preset
 from siamrpnpp_core.backends import Engine, build_engine
+from siamrpnpp_core.backends.base import placement
 from siamrpnpp_core.builder import tracker_config_for
 
 
@@ -28,10 +32,11 @@ class TensorRTEngine(Engine):
 
     name = "tensorrt"
 
-    def __init__(self, folder: Path, device: torch.device):
+    def __init__(self, folder: Path, model: torch.nn.Module):
         import tensorrt as trt
 
-        self.device, self.dtype = device, torch.float32
+        self.model = model  # the network the engines were built from (its weights' format, for the tracker)
+        self.device, self.dtype = placement(model)[0], torch.float32
         runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
         self.engines = {}
         for part in ("template", "search"):
@@ -67,6 +72,33 @@ class TensorRTEngine(Engine):
         return out["cls"], out["loc"]
 
 
+def build_plans(model: torch.nn.Module, folder: Path, search_size: int, max_batch: int = 8) -> None:
+    """Export ``model`` to ``folder`` and build ``template.plan`` and ``search.plan`` in FP16, batch 1..max_batch."""
+    import tensorrt as trt
+
+    from siamrpnpp_core.backends.onnx_export import export_onnx, profile_shapes
+
+    template_path, search_path = export_onnx(model.float().cpu(), folder, search_size=search_size)
+    logger = trt.Logger(trt.Logger.WARNING)
+    for path, inputs in profile_shapes(template_path, search_path, max_batch, search_size).items():
+        builder = trt.Builder(logger)
+        network = builder.create_network(0)
+        parser = trt.OnnxParser(network, logger)
+        if not parser.parse_from_file(path):
+            raise RuntimeError(f"TensorRT cannot parse {path}: "
+                               + "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors)))
+        config = builder.create_builder_config()
+        config.set_flag(trt.BuilderFlag.FP16)
+        profile = builder.create_optimization_profile()
+        for name, (low, opt, high) in inputs.items():
+            profile.set_shape(name, low, opt, high)
+        config.add_optimization_profile(profile)
+        plan = builder.build_serialized_network(network, config)
+        if plan is None:
+            raise RuntimeError(f"TensorRT could not build an engine from {path}")
+        Path(path).with_suffix(".plan").write_bytes(bytes(plan))
+
+
 def track_clip(engine, config, frames, box):
     tracker = SiamRPNTracker(engine, config)
     tracker.init(frames[0], box)
@@ -85,6 +117,7 @@ def main() -> None:
     parser.add_argument("folder", type=Path, help="folder with template.plan and search.plan")
     parser.add_argument("--preset", default="siamrpn_r50_l234_dwxcorr")
     parser.add_argument("--weights")
+    parser.add_argument("--build", action="store_true", help="export and build the FP16 engines into FOLDER first")
     args = parser.parse_args()
     from track_speed import load_frames  # same folder
 
@@ -92,8 +125,10 @@ def main() -> None:
 
     device = torch.device("cuda", 0)
     preset = get_preset(args.preset)
-    model = build_model(preset, args.weights, device)
-    reference, trt_engine = build_engine(model, "eager"), TensorRTEngine(args.folder, device)
+    if args.build:
+        build_plans(build_model(preset, weights=args.weights, device="cpu"), args.folder, preset.tracker.instance_size)
+    model = build_model(preset, weights=args.weights, device=device)
+    reference, trt_engine = build_engine(model, backend="eager"), TensorRTEngine(args.folder, model)
     generator = torch.Generator(device=device).manual_seed(0)
     z = torch.rand(2, 3, 127, 127, device=device, generator=generator) * 255
     x = torch.rand(2, 3, 255, 255, device=device, generator=generator) * 255

@@ -105,26 +105,31 @@ def verify_onnx(model: torch.nn.Module, template_path, search_path, batch: int =
             "loc": rel(loc, loc_ref)}
 
 
-def trtexec_commands(template_path, search_path, max_batch: int = 8, search_size: int = 255,
-                     exemplar_size: int = 127) -> list[str]:
-    """``trtexec`` command lines building FP16 engines with batch 1..``max_batch`` from the exported graphs."""
+def profile_shapes(template_path, search_path, max_batch: int = 8, search_size: int = 255,
+                   exemplar_size: int = 127) -> dict[str, dict[str, tuple[tuple[int, ...], ...]]]:
+    """Per graph file, per input: the (min, opt, max) shapes of a batch 1..``max_batch`` engine profile."""
     import onnx
 
     graph_inputs = onnx.load(str(search_path), load_external_data=False).graph.input
-    kernel_dims = {i.name: [d.dim_value for d in i.type.tensor_type.shape.dim][1:]
+    kernel_dims = {i.name: tuple(d.dim_value for d in i.type.tensor_type.shape.dim)[1:]
                    for i in graph_inputs if i.name != "x"}
+    profiles = {}
+    for path, image, size, kernels in ((template_path, "z", exemplar_size, {}),
+                                       (search_path, "x", search_size, kernel_dims)):
+        dims = {image: (3, size, size), **kernels}
+        profiles[str(path)] = {name: ((1, *d), (1, *d), (max_batch, *d)) for name, d in dims.items()}
+    return profiles
 
-    def shapes(batch: int, image: str, size: int, with_kernels: bool) -> str:
-        parts = [f"{image}:{batch}x3x{size}x{size}"]
-        if with_kernels:
-            parts += [f"{name}:{batch}x" + "x".join(map(str, dims)) for name, dims in kernel_dims.items()]
-        return ",".join(parts)
+
+def trtexec_commands(template_path, search_path, max_batch: int = 8, search_size: int = 255,
+                     exemplar_size: int = 127) -> list[str]:
+    """``trtexec`` command lines building FP16 engines with batch 1..``max_batch`` from the exported graphs."""
+    def shapes(profile: dict, which: int) -> str:
+        return ",".join(f"{name}:" + "x".join(map(str, shape[which])) for name, shape in profile.items())
+
     lines = []
-    for path, image, size, with_kernels in ((template_path, "z", exemplar_size, False),
-                                            (search_path, "x", search_size, True)):
+    for path, profile in profile_shapes(template_path, search_path, max_batch, search_size, exemplar_size).items():
         plan = Path(path).with_suffix(".plan")
-        lines.append(f"trtexec --onnx={path} --saveEngine={plan} --fp16 "
-                     f"--minShapes={shapes(1, image, size, with_kernels)} "
-                     f"--optShapes={shapes(1, image, size, with_kernels)} "
-                     f"--maxShapes={shapes(max_batch, image, size, with_kernels)}")
+        lines.append(f"trtexec --onnx={path} --saveEngine={plan} --fp16 --minShapes={shapes(profile, 0)} "
+                     f"--optShapes={shapes(profile, 1)} --maxShapes={shapes(profile, 2)}")
     return lines
