@@ -70,8 +70,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     work = args.work or tempfile.mkdtemp(prefix="train_bench_")
     spec = make_data(work, args.sequences)
-    base = {"pairs_per_epoch": 100000, "batch_size": args.batch, "num_workers": args.workers, "device": args.device,
-            "tensorboard": False, "checkpoint_interval": 10 ** 6, "log_interval": 10 ** 6}
+    base = {"pairs_per_epoch": 100000, "batch_size": args.batch, "micro_batch": args.batch, "num_workers": args.workers,
+            "device": args.device, "tensorboard": False, "checkpoint_interval": 10 ** 6, "log_interval": 10 ** 6}
     print(f"torch {torch.__version__}, {args.threads} training thread(s), {args.workers} loader worker(s), "
           f"batch {args.batch}\n")
     print("| data source | loader workers | pairs/s (loading only) |\n|---|---|---|")

@@ -3,6 +3,8 @@ then colour (PCA lighting), motion blur, gray and horizontal flip.
 
 Boxes are corners ``(x1, y1, x2, y2)`` in pixel coordinates of the image they refer to. Every random
 draw comes from the ``numpy.random.Generator`` passed in, so a sample is a pure function of its seed.
+Pixel types follow the authors': the crop stays 8-bit until the colour step, which (like the blur
+after it) computes in float64; the result is cast to float32 at the end.
 """
 from __future__ import annotations
 
@@ -69,8 +71,8 @@ def crop_roi(image: np.ndarray, window, out_size: int, fill=(0, 0, 0)) -> np.nda
 
 
 def color_offset(rng: np.random.Generator) -> np.ndarray:
-    """A BGR offset drawn from the PCA lighting model."""
-    return (COLOR_PCA @ rng.standard_normal(3).astype(np.float32))[::-1]
+    """A BGR offset (float64) drawn from the PCA lighting model."""
+    return (COLOR_PCA.astype(np.float64) @ rng.standard_normal(3))[::-1]
 
 
 def motion_blur_kernel(rng: np.random.Generator) -> np.ndarray:
@@ -96,16 +98,17 @@ def flip(image: np.ndarray, box) -> tuple[np.ndarray, np.ndarray]:
 def augment(image: np.ndarray, box, out_size: int, cfg: AugmentConfig, rng: np.random.Generator,
             gray: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Crop ``out_size`` pixels around the centre of ``image`` with the configured jitter; returns the
-    float32 BGR crop and the target's box in it."""
+    float32 BGR crop and the target's box in it. Without the colour step a blur filters the 8-bit crop
+    (rounded, as the authors' does)."""
     if gray:
         image = to_gray(image)
     window, sx, sy = crop_window(image.shape, out_size, cfg.shift, cfg.scale, rng)
-    crop = crop_roi(image, window, out_size).astype(np.float32)
+    crop = crop_roi(image, window, out_size)
     box = box_in_window(box, window, sx, sy)
     if cfg.color > rng.random():
-        crop = crop - color_offset(rng)
+        crop = crop.astype(np.float64) - color_offset(rng)
     if cfg.blur > rng.random():
         crop = cv2.filter2D(crop, -1, motion_blur_kernel(rng))
     if cfg.flip and cfg.flip > rng.random():
         crop, box = flip(crop, box)
-    return crop, box
+    return crop.astype(np.float32), box

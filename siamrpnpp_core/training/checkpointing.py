@@ -13,6 +13,8 @@ import re
 import numpy as np
 import torch
 
+from ..atomic import atomic_open
+
 log = logging.getLogger(__name__)
 PATTERN = re.compile(r"^checkpoint_(\d{8})\.pth$")
 
@@ -29,30 +31,11 @@ def list_checkpoints(folder: str) -> list[tuple[int, str]]:
     return sorted(found, reverse=True)
 
 
-def _fsync_dir(folder: str) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def save_checkpoint(state: dict, folder: str, step: int, keep: int = 3) -> str:
-    """Write ``state`` as ``checkpoint_<step>.pth`` (temporary file, fsync, rename), keep the newest ``keep``."""
-    os.makedirs(folder, exist_ok=True)
+    """Write ``state`` atomically as ``checkpoint_<step>.pth``, keep the newest ``keep``."""
     path = checkpoint_path(folder, step)
-    tmp = f"{path}.tmp"
-    with open(tmp, "wb") as f:
+    with atomic_open(path, "wb") as f:
         torch.save(state, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(folder)
     for _, old in list_checkpoints(folder)[keep:]:
         try:
             os.remove(old)

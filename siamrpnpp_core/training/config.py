@@ -1,15 +1,24 @@
 """Training configuration: one frozen dataclass with named presets, loadable from YAML or JSON.
 
-Values default to the authors' release (pysot ``cfg.TRAIN`` / ``cfg.DATASET``); a config file names a
-``base`` preset and overrides any field, nested sections included. Unknown keys are errors.
+Values default to the authors' release (pysot ``cfg.TRAIN`` / ``cfg.DATASET``, their 8-GPU recipe); a
+config file names a ``base`` preset and overrides any field, nested sections included. Unknown keys are
+errors.
 """
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 
-from ..config import ModelConfig, get_preset
+from ..config import ModelConfig, TrackerConfig, get_preset
+from .targets import TargetConfig
+
+# How the loss of one optimiser step is normalised (see ``TrainConfig``).
+PER_REPLICA_SUM, GLOBAL_MEAN = "per_replica_sum", "global_mean"
+LOSS_NORMALISATIONS = (PER_REPLICA_SUM, GLOBAL_MEAN)
+# A label class (positive or negative) with exactly one anchor in a normalisation group.
+SINGLE_ANCHOR_RULES = ("drop", "count")
 
 
 @dataclass(frozen=True)
@@ -41,9 +50,23 @@ class AugmentConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything a training run depends on. ``batch_size`` is the global batch per optimiser step;
-    ``micro_batch`` the samples per forward pass (BatchNorm statistics group), so that one process and
-    N processes compute the same thing."""
+    """Everything a training run depends on.
+
+    ``batch_size`` is the global batch of one optimiser step and ``micro_batch`` the pairs of one
+    forward pass (the BatchNorm group); the step's micro-batches are spread over the processes and
+    accumulated within each, so one process and N processes compute the same step.
+
+    ``loss_normalisation``: ``per_replica_sum`` (the authors'): each micro-batch is one of the authors'
+    GPUs (a *replica*): its loss is normalised by its own pairs, positives and negatives, and the
+    replicas' gradients are summed (not averaged) before the clip; the authors' N GPUs x b pairs is
+    ``batch_size = N*b, micro_batch = b`` on any number of processes. ``global_mean``: the whole step's
+    loss normalised by the whole step's counts (the gradient of the mean over the batch; the scale
+    does not grow with the number of micro-batches). With one micro-batch per step both agree.
+
+    ``single_anchor``: a label class with exactly one anchor in a normalisation group (a replica, or
+    the step under ``global_mean``): ``drop`` (the authors': its classification term is 0) or
+    ``count`` (its NLL counts like any other).
+    """
 
     preset: str = "siamrpn_r50_l234_dwxcorr"
     model: dict = field(default_factory=dict)  # ModelConfig overrides, e.g. {"width_mult": 0.25}
@@ -51,8 +74,8 @@ class TrainConfig:
     # sampling
     epochs: int = 20
     pairs_per_epoch: int = 600000
-    batch_size: int = 28
-    micro_batch: int = 0  # 0: the per-process share of batch_size
+    batch_size: int = 224  # the authors': 8 GPUs x 28 pairs
+    micro_batch: int = 28  # 0: the per-process share of batch_size
     exemplar_size: int = 127
     search_size: int = 255
     crop_size: int = 511
@@ -69,6 +92,8 @@ class TrainConfig:
     neg_num: int = 16
     cls_weight: float = 1.0
     loc_weight: float = 1.2
+    loss_normalisation: str = PER_REPLICA_SUM
+    single_anchor: str = "drop"
     # optimisation
     base_lr: float = 0.005
     end_lr: float = 0.0005
@@ -104,8 +129,20 @@ class TrainConfig:
             raise ValueError("pos_num must not exceed total_num")
         if self.checkpoint_interval < 1 or self.keep_checkpoints < 2:
             raise ValueError("checkpoint_interval must be >= 1 and keep_checkpoints >= 2 (a fallback)")
-        if (self.search_size - self.exemplar_size) % 8:
-            raise ValueError("search_size - exemplar_size must be a multiple of the stride (8)")
+        if self.micro_batch and self.batch_size % self.micro_batch:
+            raise ValueError(f"batch_size {self.batch_size} must be a whole number of micro-batches of "
+                             f"micro_batch {self.micro_batch}: set micro_batch as well")
+        if self.loss_normalisation not in LOSS_NORMALISATIONS:
+            raise ValueError(f"loss_normalisation must be one of {LOSS_NORMALISATIONS}, got {self.loss_normalisation!r}")
+        if self.single_anchor not in SINGLE_ANCHOR_RULES:
+            raise ValueError(f"single_anchor must be one of {SINGLE_ANCHOR_RULES}, got {self.single_anchor!r}")
+        stride = self.tracker().stride
+        if (self.search_size - self.exemplar_size) % stride:
+            raise ValueError(f"search_size - exemplar_size must be a multiple of the stride ({stride})")
+
+    def tracker(self) -> TrackerConfig:
+        """The preset's tracker settings: anchor stride, ratios, scales and base size."""
+        return get_preset(self.preset).tracker
 
     def model_config(self) -> ModelConfig:
         """The preset's architecture with this config's overrides."""
@@ -116,8 +153,13 @@ class TrainConfig:
             raise ValueError(f"bad model override: {e}") from None
 
     def output_size(self) -> int:
-        """Side of the score map for the training search size."""
-        return get_preset(self.preset).tracker.score_size(self.search_size)
+        """Side of the score map for the training crops: ``(search - exemplar) // stride + 1 + base_size``."""
+        tracker = self.tracker()
+        return (self.search_size - self.exemplar_size) // tracker.stride + 1 + tracker.base_size
+
+    def target_config(self) -> TargetConfig:
+        """The anchor-labelling settings, taken from this config by name."""
+        return TargetConfig(**{f.name: getattr(self, f.name) for f in fields(TargetConfig)})
 
     def steps_per_epoch(self) -> int:
         return max(self.pairs_per_epoch // self.batch_size, 1)
@@ -148,30 +190,37 @@ def _build(cls, data, where: str):
     return data
 
 
-def merge(config: TrainConfig, overrides: dict, where: str = "config") -> TrainConfig:
-    """``config`` with ``overrides`` (nested mappings for the augmentation sections, a list for datasets)."""
-    _build(TrainConfig, overrides, where)
-    values = {}
-    for key, value in overrides.items():
-        current = getattr(config, key)
-        if key == "datasets":
-            if not isinstance(value, list):
-                raise ValueError(f"{where}: datasets must be a list")
-            value = tuple(DatasetSpec(**_build(DatasetSpec, d, f"{where}: datasets[{i}]"))
-                          for i, d in enumerate(value))
-        elif is_dataclass(current):
-            value = replace(current, **_build(type(current), value, f"{where}: {key}"))
-        elif key == "model":
-            value = {**current, **_build(ModelConfig, value, f"{where}: model")}
-        elif isinstance(current, tuple) and isinstance(value, list):
-            value = tuple(value)
-        values[key] = value
+def merge(config: TrainConfig, *overrides: Mapping, where: str = "config") -> TrainConfig:
+    """``config`` with each of ``overrides`` applied in order (nested mappings for the augmentation
+    sections and ``model``, merged field by field; a list for datasets), validated once at the end."""
+    return _merge(config, [(where, data) for data in overrides])
+
+
+def _merge(config: TrainConfig, sources: list[tuple[str, Mapping]]) -> TrainConfig:
+    values: dict = {}
+    for where, data in sources:
+        _build(TrainConfig, data, where)
+        for key, value in data.items():
+            current = values.get(key, getattr(config, key))
+            if key == "datasets":
+                if not isinstance(value, list):
+                    raise ValueError(f"{where}: datasets must be a list")
+                value = tuple(DatasetSpec(**_build(DatasetSpec, d, f"{where}: datasets[{i}]"))
+                              for i, d in enumerate(value))
+            elif is_dataclass(current):
+                value = replace(current, **_build(type(current), value, f"{where}: {key}"))
+            elif key == "model":
+                value = {**current, **_build(ModelConfig, value, f"{where}: model")}
+            elif isinstance(current, tuple) and isinstance(value, list):
+                value = tuple(value)
+            values[key] = value
     return replace(config, **values)
 
 
-def load_config(path: str | os.PathLike | None = None, base: str | None = None, overrides: dict | None = None
-                ) -> TrainConfig:
-    """A config from a YAML/JSON file whose optional ``base`` names a preset, then ``overrides``."""
+def load_config(path: str | os.PathLike | None = None, base: str | None = None,
+                overrides: Mapping | Sequence[Mapping] | None = None) -> TrainConfig:
+    """A config from a YAML/JSON file whose optional ``base`` names a preset, then ``overrides``: one
+    mapping or several applied in order (e.g. one per ``--set``), nested sections merged field by field."""
     data = {}
     if path is not None:
         with open(path) as f:
@@ -188,9 +237,9 @@ def load_config(path: str | os.PathLike | None = None, base: str | None = None, 
     base = data.pop("base", None) or base or data.get("preset", "siamrpn_r50_l234_dwxcorr")
     if base not in TRAIN_PRESETS:
         raise ValueError(f"unknown training preset {base!r}; available: {', '.join(TRAIN_PRESETS)}")
-    config = merge(TRAIN_PRESETS[base], data, os.fspath(path) if path else "config")
-    if overrides:
-        config = merge(config, overrides, "overrides")
+    extra = [overrides] if isinstance(overrides, Mapping) else list(overrides or ())
+    sources = [(os.fspath(path) if path else "config", data)] + [("overrides", dict(o)) for o in extra]
+    config = _merge(TRAIN_PRESETS[base], sources)
     return _resolve_paths(config, path)
 
 

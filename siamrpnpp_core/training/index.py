@@ -23,17 +23,6 @@ def crop_name(frame: int, track: str | int) -> str:
     return f"{int(frame):06d}.{track}.x.jpg"
 
 
-def atomic_write_text(path: str, text: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 @dataclass(frozen=True)
 class Track:
     """One object's annotated frames (sorted) and their boxes ``(x1, y1, x2, y2)``."""

@@ -5,6 +5,11 @@
 by the batch size; ``total = cls_weight * cls + loc_weight * loc``. The means' denominators (counts of
 positives, negatives and pairs) can be given, so that split batches (gradient accumulation or
 several processes) sum to exactly the loss of the whole batch.
+
+A class with no anchor adds nothing (the authors' mean over an empty selection is NaN). With
+``single_anchor="drop"`` (the authors'), a class with exactly one anchor adds nothing either: their
+index list of a single anchor is squeezed to a 0-d tensor, which their code reads as "no selection"
+and answers with 0.
 """
 from __future__ import annotations
 
@@ -51,12 +56,16 @@ def regression_sum(loc: torch.Tensor, delta: torch.Tensor, weight: torch.Tensor)
 
 def siamrpn_loss(cls: torch.Tensor, loc: torch.Tensor, labels: torch.Tensor, delta: torch.Tensor,
                  weight: torch.Tensor, norm: Normalizer | None = None, cls_weight: float = 1.0,
-                 loc_weight: float = 1.2) -> dict[str, torch.Tensor]:
-    """``{"total", "cls", "loc"}`` for one (part of a) batch; ``norm`` defaults to this batch's counts."""
+                 loc_weight: float = 1.2, single_anchor: str = "drop") -> dict[str, torch.Tensor]:
+    """``{"total", "cls", "loc"}`` for one (part of a) batch; ``norm`` defaults to this batch's counts;
+    ``single_anchor``: ``"drop"`` or ``"count"`` (module docstring)."""
+    if single_anchor not in ("drop", "count"):
+        raise ValueError(f"single_anchor must be 'drop' or 'count', got {single_anchor!r}")
     norm = norm or Normalizer.of(labels)
+    least = 2 if single_anchor == "drop" else 1
     pos, neg = classification_sums(cls, labels)
     zero = cls.new_zeros((), dtype=torch.float32)
-    cls_loss = (0.5 * pos / norm.positives if norm.positives else zero) + \
-               (0.5 * neg / norm.negatives if norm.negatives else zero)
+    cls_loss = (0.5 * pos / norm.positives if norm.positives >= least else zero) + \
+               (0.5 * neg / norm.negatives if norm.negatives >= least else zero)
     loc_loss = regression_sum(loc, delta, weight) / norm.pairs
     return {"total": cls_weight * cls_loss + loc_weight * loc_loss, "cls": cls_loss, "loc": loc_loss}

@@ -14,11 +14,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from ..config import get_preset
 from .augmentation import augment, target_box
 from .config import DatasetSpec, TrainConfig
 from .index import Track, box_size, load_index, open_store
-from .targets import AnchorTarget, TargetConfig
+from .targets import AnchorTarget
 
 log = logging.getLogger(__name__)
 MAX_RETRIES = 20
@@ -58,9 +57,7 @@ class PairDataset(Dataset):
             raise ValueError("no training datasets: list them under `datasets:` in the config")
         self.cfg = cfg
         self.datasets = datasets if datasets is not None else [SubDataset(s) for s in cfg.datasets]
-        tracker = get_preset(cfg.preset).tracker
-        self.target = AnchorTarget(tracker, cfg.search_size, cfg.output_size(),
-                                   TargetConfig(cfg.thr_high, cfg.thr_low, cfg.pos_num, cfg.total_num, cfg.neg_num))
+        self.target = AnchorTarget(cfg.tracker(), cfg.search_size, cfg.output_size(), cfg.target_config())
         self.unreadable = 0
 
     def __len__(self) -> int:

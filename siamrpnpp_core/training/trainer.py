@@ -1,8 +1,12 @@
 """The training loop: one process or many (torchrun, DistributedDataParallel), resumable at any step.
 
 Each optimiser step consumes ``batch_size`` pairs split into micro-batches of ``micro_batch`` across
-the processes; losses are normalised by the whole step's counts, so one process and N processes take
-the same step up to floating-point order. Checkpoints every ``checkpoint_interval`` steps.
+the processes. Under ``per_replica_sum`` (the authors') each micro-batch is a replica, normalised by
+its own counts, and the gradients of all the step's micro-batches are summed; under ``global_mean``
+every micro-batch is normalised by the whole step's counts. Either way one process accumulating and
+N processes take the same step up to floating-point order. At the epoch where the backbone starts
+training the SGD optimiser is built anew (momentum restarts), as the authors do. Checkpoints every
+``checkpoint_interval`` steps.
 """
 from __future__ import annotations
 
@@ -21,11 +25,12 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from ..atomic import atomic_open
 from ..checkpoint import PYSOT, save_safetensors
 from ..device import resolve_device
 from ..model import SiamRPN
 from .checkpointing import load_checkpoint_file, load_latest, rng_state, save_checkpoint, set_rng_state
-from .config import TrainConfig
+from .config import PER_REPLICA_SUM, TrainConfig
 from .losses import Normalizer, siamrpn_loss
 from .sampling import PairDataset, StepSampler, collate, worker_init
 from .schedule import backbone_trainable, lr_at
@@ -73,6 +78,7 @@ class Trainer:
             raise ValueError(f"batch_size {cfg.batch_size} must split into {self.world} process(es) x whole "
                              f"micro-batches of {self.micro}")
         self.accumulation = share // self.micro
+        self.replicas = cfg.batch_size // self.micro
         torch.manual_seed(cfg.seed)
         self.model = SiamRPN(cfg.model_config())
         if cfg.pretrained:
@@ -80,19 +86,19 @@ class Trainer:
         self.model.to(self.device)
         self.train_layers = [m for name in cfg.backbone_train_layers for m in backbone_stage(self.model.backbone, name)]
         train_params = {id(p) for m in self.train_layers for p in m.parameters()}
-        backbone_params = [p for p in self.model.backbone.parameters() if id(p) in train_params]
-        head_params = [p for n, p in self.model.named_parameters() if not n.startswith("backbone.")]
+        self._groups = [
+            (1.0, [p for n, p in self.model.named_parameters() if not n.startswith("backbone.")]),
+            (cfg.backbone_lr_mult, [p for p in self.model.backbone.parameters() if id(p) in train_params])]
         for p in self.model.backbone.parameters():
             p.requires_grad_(False)
-        self.optimizer = torch.optim.SGD(
-            [{"params": head_params, "lr_mult": 1.0}, {"params": backbone_params, "lr_mult": cfg.backbone_lr_mult}],
-            lr=cfg.base_lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        self.optimizer = self._new_optimizer()
         self.amp = cfg.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.step = self.skipped = 0
         self.dataset = dataset or PairDataset(cfg)
         self.steps_per_epoch = cfg.steps_per_epoch()
         self.total_steps = self.steps_per_epoch * cfg.epochs
+        self.unfreeze_step = cfg.backbone_train_epoch * self.steps_per_epoch if cfg.backbone_train_layers else None
         self.progress = progress and self.rank == 0
         self._phase = None
         self._stop = False
@@ -139,6 +145,12 @@ class Trainer:
         save_safetensors(state, path, PYSOT, preset=self.cfg.preset, step=self.step)
 
     # --- phases ------------------------------------------------------------------------------------
+    def _new_optimizer(self) -> torch.optim.SGD:
+        """SGD over the head (full rate) and the backbone's trainable stages (``backbone_lr_mult``)."""
+        cfg = self.cfg
+        return torch.optim.SGD([{"params": params, "lr_mult": mult} for mult, params in self._groups],
+                               lr=cfg.base_lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+
     def _epoch(self, step: int) -> int:
         return min(step // self.steps_per_epoch, self.cfg.epochs - 1)
 
@@ -190,6 +202,8 @@ class Trainer:
         try:
             while self.step < end:
                 epoch = self._epoch(self.step)
+                if self.step == self.unfreeze_step:  # a function of the step: a resumed run restarts it too
+                    self.optimizer = self._new_optimizer()
                 if self._phase is None or backbone_trainable(self.cfg, epoch) != self._phase or \
                         self.step % self.steps_per_epoch == 0:
                     self._set_phase(epoch)
@@ -231,6 +245,7 @@ class Trainer:
                                sum(lab.shape[0] for lab in labels), float(self._stop)], dtype=torch.float64)
         counts = self._all_reduce(counts)
         norm = Normalizer(float(counts[0]), float(counts[1]), float(counts[2]))
+        per_replica = self.cfg.loss_normalisation == PER_REPLICA_SUM
         net = self.ddp or self.model
         buffers = [b.detach().clone() for b in self.model.buffers()]  # BatchNorm statistics, restored on a skip
         sums = torch.zeros(3, dtype=torch.float64)
@@ -241,8 +256,10 @@ class Trainer:
                 with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
                     cls, loc = net(batch["template"], batch["search"])
                 out = siamrpn_loss(cls, loc, batch["label_cls"], batch["label_loc"], batch["label_loc_weight"],
-                                   norm, self.cfg.cls_weight, self.cfg.loc_weight)
-                self.scaler.scale(out["total"] * self.world).backward()  # DDP averages over processes
+                                   Normalizer.of(labels[j]) if per_replica else norm, self.cfg.cls_weight,
+                                   self.cfg.loc_weight, self.cfg.single_anchor)
+                # DDP averages over the processes: times world, the step's gradient is the sum over micro-batches
+                self.scaler.scale(out["total"] * self.world).backward()
             sums += torch.tensor([float(out[k].detach()) for k in ("total", "cls", "loc")], dtype=torch.float64)
         self.scaler.unscale_(self.optimizer)
         params = [p for g in self.optimizer.param_groups for p in g["params"] if p.grad is not None]
@@ -257,7 +274,8 @@ class Trainer:
             log.warning("step %d: non-finite gradient, step skipped (%d so far)", self.step, self.skipped)
         self.scaler.update()
         self.optimizer.zero_grad(set_to_none=True)
-        return self._all_reduce(sums), grad_norm, bool(counts[3] > 0)
+        sums = self._all_reduce(sums)  # per replica: the mean of the replicas' losses is logged, as the authors do
+        return sums / self.replicas if per_replica else sums, grad_norm, bool(counts[3] > 0)
 
     def _all_reduce(self, tensor: torch.Tensor) -> torch.Tensor:
         if self.world == 1:
@@ -308,11 +326,10 @@ class _Logger:
         if os.path.isfile(self.path):
             with open(self.path, newline="") as f:
                 rows = [r for r in csv.DictReader(f) if r.get("step", "").isdigit() and int(r["step"]) <= step]
-        with open(self.path + ".tmp", "w", newline="") as f:
+        with atomic_open(self.path, "w", newline="") as f:
             writer = csv.DictWriter(f, LOG_FIELDS)
             writer.writeheader()
             writer.writerows(rows)
-        os.replace(self.path + ".tmp", self.path)
         self.file = open(self.path, "a", newline="")
         self.csv = csv.DictWriter(self.file, LOG_FIELDS)
         self.tb = None

@@ -3,7 +3,17 @@ from Debian's opencv-doc as textures and backgrounds) prepared into 511x511 crop
 from __future__ import annotations
 
 import pytest
+import torch
 from trainkit import backgrounds
+
+
+@pytest.fixture
+def one_thread():
+    """Training in this process on one thread (two threads on two shared cores are slower)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,8 @@ import cv2
 import numpy as np
 import pytest
 
-from siamrpnpp_core.training.augmentation import (augment, box_in_window, crop_roi, crop_window, flip,
-                                                  target_box)
+from siamrpnpp_core.training.augmentation import (COLOR_PCA, augment, box_in_window, crop_roi, crop_window, flip,
+                                                  motion_blur_kernel, target_box)
 from siamrpnpp_core.training.config import AugmentConfig
 from siamrpnpp_core.training.prepare.common import crop_search_region
 
@@ -93,3 +93,37 @@ def test_prepared_crop_centres_the_target_with_context():
     np.testing.assert_allclose(extent, expected, atol=2.0)
     # and the training box of that crop is what the sampler computes from the index's box size
     assert cv2.mean(crop[:5, :5])[0] == pytest.approx(image.mean(), abs=1.0)  # padding: the mean colour
+
+
+def test_colour_and_blur_compute_in_float64_like_the_authors():
+    # the same draws by hand: 8-bit crop, float64 colour offset, float64 blur, float32 at the end
+    image = np.random.default_rng(0).integers(0, 256, (511, 511, 3), dtype=np.uint8)
+    box = target_box((511, 511), (80, 60))
+    cfg = AugmentConfig(shift=0, scale=0, blur=1.0, flip=0, color=1.0)
+    crop, _ = augment(image, box, 127, cfg, np.random.default_rng(9))
+    rng = np.random.default_rng(9)
+    window, _, _ = crop_window(image.shape, 127, 0, 0, rng)
+    plain = crop_roi(image, window, 127)
+    assert plain.dtype == np.uint8
+    rng.random()  # the colour coin
+    offset = (COLOR_PCA.astype(np.float64) @ rng.standard_normal(3))[::-1]
+    rng.random()  # the blur coin
+    expected = cv2.filter2D(plain.astype(np.float64) - offset, -1, motion_blur_kernel(rng)).astype(np.float32)
+    np.testing.assert_array_equal(crop, expected)
+    # the same steps in float32 give other values: the precision is what this pins
+    rng = np.random.default_rng(9)
+    crop_window(image.shape, 127, 0, 0, rng)
+    rng.random()
+    offset32 = (COLOR_PCA @ rng.standard_normal(3).astype(np.float32))[::-1]
+    rng.random()
+    single = cv2.filter2D(plain.astype(np.float32) - offset32, -1, motion_blur_kernel(rng))
+    assert not np.array_equal(crop, single)
+
+
+def test_blur_without_colour_filters_the_8bit_crop():
+    image = np.random.default_rng(1).integers(0, 256, (511, 511, 3), dtype=np.uint8)
+    box = target_box((511, 511), (80, 60))
+    crop, _ = augment(image, box, 127, AugmentConfig(blur=1.0, color=0.0), np.random.default_rng(2))
+    assert crop.dtype == np.float32
+    np.testing.assert_array_equal(crop, np.round(crop))  # the authors' blur of an 8-bit image stays 8-bit
+    assert crop.min() >= 0 and crop.max() <= 255

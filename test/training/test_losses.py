@@ -1,4 +1,5 @@
-"""The loss on known inputs, and exact equality of split and whole batches."""
+"""The loss on known inputs, the authors' rule for a class with one anchor, and exact equality of split
+and whole batches."""
 import math
 
 import numpy as np
@@ -22,7 +23,8 @@ def test_uniform_logits_give_log_two():
     cls = torch.zeros(1, 10, 2, 2)
     labels = torch.full((1, 5, 2, 2), -1)
     labels[0, 0, 0, 0], labels[0, 1, 1, 1] = 1, 0
-    out = siamrpn_loss(cls, torch.zeros(1, 20, 2, 2), labels, torch.zeros(1, 4, 5, 2, 2), torch.zeros(1, 5, 2, 2))
+    out = siamrpn_loss(cls, torch.zeros(1, 20, 2, 2), labels, torch.zeros(1, 4, 5, 2, 2), torch.zeros(1, 5, 2, 2),
+                       single_anchor="count")
     assert out["cls"].item() == pytest.approx(math.log(2))
     assert out["loc"].item() == 0
     assert out["total"].item() == pytest.approx(math.log(2))
@@ -35,7 +37,7 @@ def test_hand_computed_values():
     loc = torch.tensor([[1.0, 2.0, 0.0, -1.0], [5.0, 5.0, 5.0, 5.0]]).view(2, 4, 1, 1)
     delta = torch.tensor([[0.5, 2.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0]]).view(2, 4, 1, 1, 1)
     weight = torch.tensor([1.0, 0.0]).view(2, 1, 1, 1)
-    out = siamrpn_loss(cls, loc, labels, delta, weight, cls_weight=1.0, loc_weight=1.2)
+    out = siamrpn_loss(cls, loc, labels, delta, weight, cls_weight=1.0, loc_weight=1.2, single_anchor="count")
     nll_pos = -math.log(math.exp(2) / (1 + math.exp(2)))
     nll_neg = -math.log(math.exp(1) / (math.exp(1) + math.exp(-1)))
     assert out["cls"].item() == pytest.approx(0.5 * nll_pos + 0.5 * nll_neg, rel=1e-6)
@@ -68,3 +70,44 @@ def test_gradient_pushes_positives_to_foreground():
     fg_grad = cls.grad.view(2, 2, 5, 3, 3)[:, 1]
     assert np.all(fg_grad[labels == 1].numpy() < 0) and np.all(fg_grad[labels == 0].numpy() > 0)
     assert np.all(fg_grad[labels == -1].numpy() == 0)
+
+
+def _one_anchor_map(logits_bg_fg, label_values):
+    """One pair, one anchor kind, a 1 x N map: the anchors' (background, foreground) logits and labels."""
+    n = len(label_values)
+    cls = torch.tensor(logits_bg_fg, dtype=torch.float32).T.reshape(1, 2, 1, n)
+    labels = torch.tensor(label_values).view(1, 1, 1, n)
+    return cls, torch.zeros(1, 4, 1, n), labels, torch.zeros(1, 4, 1, 1, n), torch.zeros(1, 1, 1, n)
+
+
+def test_single_positive_anchor_adds_no_classification_loss_by_default():
+    # anchors: one positive (logits bg 0, fg 1), two negatives (bg 2, fg 0) and (bg 0, fg 0), one ignored
+    maps = _one_anchor_map([[0.0, 1.0], [2.0, 0.0], [0.0, 0.0], [5.0, -5.0]], [1, 0, 0, -1])
+    nll_pos = math.log(1 + math.exp(-1))
+    nll_neg = (math.log(1 + math.exp(-2)) + math.log(2)) / 2
+    dropped = siamrpn_loss(*maps)  # the authors': the lone positive's index is squeezed to 0-d -> loss 0
+    assert dropped["cls"].item() == pytest.approx(0.5 * nll_neg, rel=1e-6)
+    counted = siamrpn_loss(*maps, single_anchor="count")
+    assert counted["cls"].item() == pytest.approx(0.5 * nll_pos + 0.5 * nll_neg, rel=1e-6)
+    # two positives: counted under both rules
+    two = _one_anchor_map([[0.0, 1.0], [0.0, 3.0], [2.0, 0.0]], [1, 1, 0])
+    both = 0.5 * (math.log(1 + math.exp(-1)) + math.log(1 + math.exp(-3))) / 2
+    assert siamrpn_loss(*two)["cls"].item() == pytest.approx(both, rel=1e-6)  # the lone negative dropped
+    assert siamrpn_loss(*two, single_anchor="count")["cls"].item() == \
+        pytest.approx(both + 0.5 * math.log(1 + math.exp(-2)), rel=1e-6)
+    with pytest.raises(ValueError, match="single_anchor"):
+        siamrpn_loss(*two, single_anchor="keep")
+
+
+def test_single_positive_of_a_split_batch_follows_the_normaliser():
+    # the one positive of the batch sits in the first half; the whole batch's counts decide
+    cls, loc, labels, delta, weight = _maps(batch=4, seed=3)
+    labels = labels.clamp(max=0)
+    labels[0, 0, 0, 0] = 1
+    norm = Normalizer.of(labels)
+    assert norm.positives == 1
+    parts = [siamrpn_loss(cls[i:i + 2], loc[i:i + 2], labels[i:i + 2], delta[i:i + 2], weight[i:i + 2], norm)
+             for i in (0, 2)]
+    logp = torch.log_softmax(cls.view(4, 2, 5, 3, 3), dim=1)[:, 0]
+    only_negatives = 0.5 * -logp[labels == 0].mean().item()
+    assert sum(p["cls"] for p in parts).item() == pytest.approx(only_negatives, rel=1e-5)

@@ -149,7 +149,7 @@ def test_lmdb_store_in_forked_loader_workers(prepared, tmp_path):
     root, anno = prepared
     db = str(tmp_path / "db")
     pack_lmdb(root, anno, db, progress=False)
-    run = {"pairs_per_epoch": 8, "batch_size": 4, "epochs": 1}
+    run = {"pairs_per_epoch": 8, "batch_size": 4, "micro_batch": 4, "epochs": 1}
     spec = {"name": "s", "root": root, "anno": anno}
     cfg = load_config(None, "siamrpn_alex_dwxcorr", {"datasets": [{**spec, "lmdb": db}], **run})
     dataset = PairDataset(cfg)

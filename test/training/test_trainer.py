@@ -3,7 +3,6 @@ process; a run killed with SIGKILL mid-interval (its last checkpoint corrupt) re
 import csv
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,7 +11,8 @@ import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
-from trainkit import ROOT, TRAIN_PY, env, run_training, tiny_config, tiny_values, train_command, write_config
+from trainkit import (ROOT, TRAIN_PY, env, free_port, run_training, tiny_config, tiny_values, train_command,
+                      write_config)
 
 from siamrpnpp_core import SiamRPNTracker, get_preset
 from siamrpnpp_core.training.checkpointing import list_checkpoints, load_latest, save_checkpoint
@@ -41,15 +41,6 @@ def _mean_iou(model, sequences):
             ih = max(0.0, min(py + ph, y + h) - max(py, y))
             ious.append(iw * ih / (pw * ph + w * h - iw * ih))
     return float(np.mean(ious))
-
-
-@pytest.fixture
-def one_thread():
-    """Training in this process on one thread (two threads on two shared cores are slower)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_short_run_loss_falls_and_tracker_improves(prepared, synthetic_raw, tmp_path, one_thread):
@@ -118,16 +109,10 @@ def test_killed_run_resumes_to_the_same_weights(prepared, reference, tmp_path):
     assert [r["step"] for r in _log(tmp_path / "run")] == [str(s) for s in range(1, 9)]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_two_process_ddp_matches_one_process(prepared, reference, tmp_path):
     config = write_config(tmp_path / "run.yaml", tiny_values(prepared, tmp_path / "run", **RUN))
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes=1", "--nproc_per_node=2",
-           f"--master_port={_free_port()}", str(TRAIN_PY), "--config", str(config), "--no-progress"]
+           f"--master_port={free_port()}", str(TRAIN_PY), "--config", str(config), "--no-progress"]
     done = subprocess.run(cmd, capture_output=True, text=True, env={**env(), "SIAMRPNPP_DIST_BACKEND": "gloo"},
                           timeout=300, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]

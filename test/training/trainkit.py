@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -58,3 +59,10 @@ def train_command(config: Path, *extra) -> list[str]:
 def run_training(config: Path, *extra, timeout: int = 300) -> subprocess.CompletedProcess:
     return subprocess.run(train_command(config, *extra), capture_output=True, text=True, env=env(),
                           timeout=timeout, cwd=ROOT)
+
+
+def free_port() -> int:
+    """A free TCP port for a process group's rendezvous."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -15,9 +15,10 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from ...atomic import atomic_write
 from ...geometry import context_size
 from ..augmentation import crop_roi
-from ..index import atomic_write_text, crop_name
+from ..index import crop_name
 
 log = logging.getLogger(__name__)
 CROP_SIZE = 511
@@ -75,11 +76,11 @@ def _crop_video(args) -> tuple[str, dict, dict]:
             boxes = {t: (b[0] * w, b[1] * h, b[2] * w, b[3] * h) for t, b in boxes.items()}
         for track, box in boxes.items():
             if track in todo:
-                crop = crop_search_region(image, box)
-                tmp = paths[track] + ".tmp.jpg"
-                if not cv2.imwrite(tmp, crop, [cv2.IMWRITE_JPEG_QUALITY, quality]):
-                    raise OSError(f"cannot write {tmp}")
-                os.replace(tmp, paths[track])
+                encoded, data = cv2.imencode(".jpg", crop_search_region(image, box),
+                                             [cv2.IMWRITE_JPEG_QUALITY, quality])
+                if not encoded:
+                    raise OSError(f"cannot encode the crop for {paths[track]}")
+                atomic_write(paths[track], data.tobytes())
             tracks.setdefault(track, {})[f"{frame.frame:06d}"] = [round(float(v), 2) for v in box]
             stats["crops"] += 1
     return job.name, tracks, stats
@@ -134,7 +135,7 @@ def prepare(jobs, out: str, name: str = "train", workers: int = 2, quality: int 
         if tracks:
             index[video] = tracks
             totals["videos"] += 1
-    atomic_write_text(os.path.join(out, f"{name}.json"), json.dumps(index))
+    atomic_write(os.path.join(out, f"{name}.json"), json.dumps(index))
     if totals["unreadable"]:
         log.warning("%d missing or corrupt images were skipped", totals["unreadable"])
     return totals
