@@ -2,24 +2,21 @@
 
     python benchmarks/train_default_auc.py [--weights FILE] [--sequences 4] [--length 40] [--seed 0]
 
-The benchmark is evaluation.synthetic's generator (LaSOT layout, seed 0 by default; the shipped model
+The benchmark is siamrpnpp_core.synthetic's generator (LaSOT layout, seed 0 by default; the shipped model
 was trained on seed-1000 sequences, so none of these sequences was seen). Prints a Markdown table.
 """
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from siamrpnpp_core import DEFAULT_PRESET, build_tracker  # noqa: E402
-from siamrpnpp_core.builder import RANDOM, default_weights_path  # noqa: E402
-from siamrpnpp_core.evaluation import load_dataset, run_dataset, score_tracker  # noqa: E402
-from siamrpnpp_core.synthetic import SynthConfig, generate  # noqa: E402
+from siamrpnpp_core import DEFAULT_PRESET, build_tracker
+from siamrpnpp_core.builder import default_weights_path
+from siamrpnpp_core.evaluation import load_dataset, run_dataset, score_tracker
+from siamrpnpp_core.synthetic import SynthConfig, generate
 
 
 def main() -> None:
@@ -39,9 +36,10 @@ def main() -> None:
         generate(root, SynthConfig(num_sequences=args.sequences, length=args.length, seed=args.seed, layout="lasot"))
     dataset = load_dataset("LaSOT", root)
     rows = []
-    for name, weights in (("untrained (seeded random init)", RANDOM), ("trained", args.weights)):
-        tracker = build_tracker(args.preset, weights, device="cpu")
-        tag = "untrained" if weights == RANDOM else "trained"
+    for name, tag in (("untrained (seeded random init)", "untrained"), ("trained", "trained")):
+        untrained = tag == "untrained"
+        tracker = build_tracker(args.preset, weights=None if untrained else args.weights, random_init=untrained,
+                                device="cpu")
         run_dataset(tracker, dataset, os.path.join(work, "results"), tag, progress=False)
         s = score_tracker(dataset, os.path.join(work, "results"), tag)
         rows.append((name, s["success"], s["precision"]))

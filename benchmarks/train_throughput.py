@@ -4,7 +4,7 @@ LMDB versus image files, on generated data.
     python benchmarks/train_throughput.py [--presets siamrpn_alex_dwxcorr] [--device cpu|cuda]
                                           [--steps 10] [--batch 16] [--workers 2] [--threads 1]
 
-Generates a small synthetic training set (evaluation.synthetic), prepares it into crops and an LMDB
+Generates a small synthetic training set (siamrpnpp_core.synthetic), prepares it into crops and an LMDB
 pack, then times (1) the pair loader alone from files and from LMDB, (2) full training steps.
 Prints Markdown tables.
 """
@@ -13,20 +13,17 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import sys
 import tempfile
 import time
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from siamrpnpp_core.synthetic import SynthConfig, generate  # noqa: E402
-from siamrpnpp_core.training.config import load_config  # noqa: E402
-from siamrpnpp_core.training.index import pack_lmdb  # noqa: E402
-from siamrpnpp_core.training.prepare import prepare, video_jobs  # noqa: E402
-from siamrpnpp_core.training.sampling import PairDataset, StepSampler, collate, worker_init  # noqa: E402
-from siamrpnpp_core.training.trainer import Trainer  # noqa: E402
+from siamrpnpp_core.synthetic import SynthConfig, generate
+from siamrpnpp_core.training.config import load_config
+from siamrpnpp_core.training.index import pack_lmdb
+from siamrpnpp_core.training.prepare import prepare, video_jobs
+from siamrpnpp_core.training.sampling import PairDataset, StepSampler, collate, worker_init
+from siamrpnpp_core.training.trainer import Trainer
 
 
 def make_data(work: str, sequences: int) -> dict:

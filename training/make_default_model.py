@@ -1,6 +1,6 @@
 """Rebuild the shipped demonstration model, step by step and resumably (each step skips finished work).
 
-1. generate synthetic training sequences (evaluation.synthetic, seeds disjoint from the benchmark's),
+1. generate synthetic training sequences (siamrpnpp_core.synthetic, seeds disjoint from the benchmark's),
 2. ``siamrpnpp prepare lasot`` them into 511x511 crops,
 3. train ``training/configs/default_synthetic.yaml`` (one CPU thread: about 80 minutes on a shared two-core machine),
 4. export float16 weights to ``siamrpnpp_core/data/siamrpn_alex_synthetic.safetensors``.
@@ -14,7 +14,6 @@ import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 TRAIN_SEED = 1000  # the benchmark uses seed 0: other sequences
 CONFIG = os.path.join(ROOT, "training", "configs", "default_synthetic.yaml")

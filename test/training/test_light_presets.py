@@ -93,17 +93,17 @@ def test_model_zoo_layout_loads_strictly(tmp_path, preset, keys):
                else torch.randn(shapes[k], generator=g)) for k in keys()}
     path = tmp_path / "model.pth"
     torch.save({"epoch": 19, "state_dict": {f"module.{k}": v for k, v in zoo.items()}}, path)  # a DDP training save
-    model = build_model(preset, path, device="cpu")
+    model = build_model(preset, weights=path, device="cpu")
     for k, v in model.state_dict().items():
         torch.testing.assert_close(v, zoo[k])
     del zoo[keys()[3]]
     torch.save(zoo, path)
     with pytest.raises(CheckpointError, match="missing keys"):
-        build_model(preset, path, device="cpu")
+        build_model(preset, weights=path, device="cpu")
 
 
 def test_alex_tracker_follows_through_real_frames(vtest_frames):
-    tracker = build_tracker("siamrpn_alex_dwxcorr", "random", device="cpu")
+    tracker = build_tracker("siamrpn_alex_dwxcorr", random_init=True, device="cpu")
     assert tracker.config.instance_size == 287
     tracker.init(vtest_frames[0], (638, 238, 48, 84))
     for frame in vtest_frames[1:4]:
@@ -111,7 +111,7 @@ def test_alex_tracker_follows_through_real_frames(vtest_frames):
         assert all(np.isfinite(result.bbox)) and 0 <= result.score <= 1
 
 
-def test_default_tracker_uses_the_shipped_weights():
+def test_default_tracker_uses_the_shipped_weights(vtest_frames):
     from siamrpnpp_core.builder import default_weights_path
     from siamrpnpp_core.checkpoint import read_state_dict
 
@@ -122,7 +122,14 @@ def test_default_tracker_uses_the_shipped_weights():
     shipped, _ = read_state_dict(path)
     for k, v in tracker.model.state_dict().items():
         torch.testing.assert_close(v, shipped[k].to(v.dtype))
-    random_model = build_model("siamrpn_alex_dwxcorr", "random", device="cpu")
+    random_model = build_model("siamrpn_alex_dwxcorr", random_init=True, device="cpu")
     assert not torch.equal(random_model.state_dict()["rpn_head.cls.head.3.weight"],
                            tracker.model.state_dict()["rpn_head.cls.head.3.weight"])
-    assert isinstance(SiamRPNTracker(tracker.model, tracker.config), SiamRPNTracker)
+    # the README's API on the same network (eager PyTorch) follows the walker as the default backend does
+    eager = SiamRPNTracker(tracker.model, tracker.config)
+    for t in (tracker, eager):
+        t.init(vtest_frames[0], (638, 238, 48, 84))
+    for frame in vtest_frames[1:6]:
+        ours, theirs = tracker.track(frame), eager.track(frame)
+        np.testing.assert_allclose(theirs.bbox, ours.bbox, atol=0.05)
+        assert theirs.score == pytest.approx(ours.score, abs=1e-4)

@@ -1,5 +1,6 @@
 """Training runs on generated data: the loss falls and the tracker improves; two-process DDP matches one
-process; a run killed with SIGKILL mid-interval (its last checkpoint corrupt) resumes to the same weights."""
+process; a run killed with SIGKILL mid-interval (its last checkpoint corrupt), or stopped just before the
+backbone unfreezes (new optimiser), resumes to the same weights; `siamrpnpp train` runs."""
 import csv
 import os
 import signal
@@ -109,6 +110,20 @@ def test_killed_run_resumes_to_the_same_weights(prepared, reference, tmp_path):
     assert [r["step"] for r in _log(tmp_path / "run")] == [str(s) for s in range(1, 9)]
 
 
+def test_resume_at_the_unfreeze_epoch_reproduces_the_run(prepared, reference, tmp_path):
+    # the checkpoint of step 4 ends epoch 0: the resumed run builds the new optimiser at step 4 as well
+    config = write_config(tmp_path / "run.yaml", tiny_values(prepared, tmp_path / "run", **RUN))
+    first = run_training(config, "--max-steps", "4")
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert [s for s, _ in list_checkpoints(str(tmp_path / "run"))] == [4, 3]
+    resumed = run_training(config)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "checkpoint_00000004.pth at step 4" in resumed.stderr
+    final = load_file(str(tmp_path / "run" / "model.safetensors"))
+    for k, v in reference.items():
+        torch.testing.assert_close(final[k], v, rtol=0, atol=0, msg=k)
+
+
 def test_two_process_ddp_matches_one_process(prepared, reference, tmp_path):
     config = write_config(tmp_path / "run.yaml", tiny_values(prepared, tmp_path / "run", **RUN))
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes=1", "--nproc_per_node=2",
@@ -202,3 +217,16 @@ def test_sigterm_saves_the_current_step(prepared, tmp_path):
     assert proc.returncode == 130, stderr[-2000:]
     logged = int(_log(tmp_path / "run")[-1]["step"])
     assert [s for s, _ in list_checkpoints(str(tmp_path / "run"))][0] == logged < 8
+
+
+def test_siamrpnpp_train_subcommand(prepared, tmp_path, capsys, one_thread):
+    from siamrpnpp_core.cli import main
+
+    config = write_config(tmp_path / "run.yaml", tiny_values(prepared, tmp_path / "run", **RUN))
+    assert main(["train", "--config", str(config), "--max-steps", "1", "--no-progress",
+                 "--set", "search_aug.shift=8", "--set", "search_aug.scale=0.1"]) == 0
+    assert "step 1/8: loss" in capsys.readouterr().out
+    state, _ = load_latest(str(tmp_path / "run"))
+    assert state["step"] == 1 and '"search_aug": {"shift": 8, "scale": 0.1' in state["config"]
+    assert main(["train", "--config", str(config), "--set", "epochs=0"]) == 2
+    assert "siamrpnpp: error: batch_size and epochs must be positive" in capsys.readouterr().err

@@ -48,8 +48,10 @@ def write_config(path: Path, values: dict) -> Path:
 
 
 def env() -> dict:
-    """One thread per process: the CI machine has two cores."""
-    return {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    """One thread per process: the CI machine has two cores. No PYTHONPATH: ``training/train.py`` imports
+    the installed package, as it does for users."""
+    return {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1"}
 
 
 def train_command(config: Path, *extra) -> list[str]:
