@@ -18,7 +18,7 @@ from .checkpoint import CheckpointError, check_state_dict, read_state_dict, save
 from .config import DEFAULT_PRESET, HYPERPARAMETERS, PRESETS, get_preset, with_hyperparameters
 from .model import SiamRPN
 from .sources import open_frames, write_boxes
-from .visualize import draw_result
+from .visualize import draw_init, draw_result
 
 DEMO_INIT = (510.0, 238.0, 48.0, 84.0)  # the walking person on the right of the packaged clip
 
@@ -118,7 +118,7 @@ def cmd_track(args) -> int:
             if index == 0:
                 tracker.init(frame, args.init)
                 boxes.append(args.init)
-                shown = frame
+                shown = draw_init(frame, args.init)
             else:
                 start = time.perf_counter()
                 result = tracker.track(frame)
