@@ -67,6 +67,13 @@ def test_short_run_loss_falls_and_tracker_improves(prepared, synthetic_raw, tmp_
     assert any(n.startswith("events.out.tfevents") for n in os.listdir(os.path.join(cfg.out_dir, "tensorboard")))
 
 
+def _assert_same_weights(out_dir, reference):
+    """The run's final weights equal the uninterrupted run's, bit for bit."""
+    final = load_file(str(out_dir / "model.safetensors"))
+    for k, v in reference.items():
+        torch.testing.assert_close(final[k], v, rtol=0, atol=0, msg=k)
+
+
 @pytest.fixture(scope="module")
 def reference(prepared, tmp_path_factory):
     """An uninterrupted single-process run (one thread), its final weights."""
@@ -104,9 +111,7 @@ def test_killed_run_resumes_to_the_same_weights(prepared, reference, tmp_path):
     resumed = run_training(config)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "trying the previous checkpoint" in resumed.stderr
-    final = load_file(str(tmp_path / "run" / "model.safetensors"))
-    for k, v in reference.items():
-        torch.testing.assert_close(final[k], v, rtol=0, atol=0, msg=k)
+    _assert_same_weights(tmp_path / "run", reference)
     assert [r["step"] for r in _log(tmp_path / "run")] == [str(s) for s in range(1, 9)]
 
 
@@ -119,9 +124,7 @@ def test_resume_at_the_unfreeze_epoch_reproduces_the_run(prepared, reference, tm
     resumed = run_training(config)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "checkpoint_00000004.pth at step 4" in resumed.stderr
-    final = load_file(str(tmp_path / "run" / "model.safetensors"))
-    for k, v in reference.items():
-        torch.testing.assert_close(final[k], v, rtol=0, atol=0, msg=k)
+    _assert_same_weights(tmp_path / "run", reference)
 
 
 def test_two_process_ddp_matches_one_process(prepared, reference, tmp_path):
