@@ -133,7 +133,8 @@ class TrainConfig:
             raise ValueError(f"batch_size {self.batch_size} must be a whole number of micro-batches of "
                              f"micro_batch {self.micro_batch}: set micro_batch as well")
         if self.loss_normalisation not in LOSS_NORMALISATIONS:
-            raise ValueError(f"loss_normalisation must be one of {LOSS_NORMALISATIONS}, got {self.loss_normalisation!r}")
+            raise ValueError(f"loss_normalisation must be one of {LOSS_NORMALISATIONS}, "
+                             f"got {self.loss_normalisation!r}")
         if self.single_anchor not in SINGLE_ANCHOR_RULES:
             raise ValueError(f"single_anchor must be one of {SINGLE_ANCHOR_RULES}, got {self.single_anchor!r}")
         stride = self.tracker().stride
