@@ -48,7 +48,7 @@ class Session:
         self.executor.add_node(self.node)
         self._spin = threading.Thread(target=self.executor.spin, daemon=True)
         self._spin.start()
-        self.process = NodeProcess("/bench", log_path, **{"device": "cpu", "image_reliability": "reliable",
+        self.process = NodeProcess("/bench", log_path, **{"device": "cpu", **harness.reliable_images("/bench"),
                                                            **overrides})
         self.client = Client(self.node, "/bench")
         self.client.wait_ready(self.process)

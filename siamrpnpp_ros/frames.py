@@ -1,4 +1,4 @@
-"""Frame hand-off between the image callback and the tracking thread, and the recent-frame buffer."""
+"""Frame and job hand-off between the ROS callbacks and the tracking thread, and the recent-frame buffer."""
 from __future__ import annotations
 
 import threading
@@ -49,6 +49,10 @@ class FrameBuffer:
         with self._lock:
             return next((f for f in reversed(self._frames) if f.stamp == stamp), None)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._frames.clear()
+
     def span(self) -> tuple[tuple[int, int], tuple[int, int]] | None:
         """(oldest, newest) stamps held, for error messages."""
         with self._lock:
@@ -56,10 +60,13 @@ class FrameBuffer:
 
 
 class LatestFrame:
-    """A one-frame mailbox: the tracker always gets the newest frame; replaced frames count as dropped."""
+    """The tracking thread's inbox: the newest frame (a frame replaced before it was taken counts as
+    dropped) and, ahead of it, jobs in arrival order (target initialisations: template inference
+    runs on the tracking thread, never in a ROS callback)."""
 
     def __init__(self):
         self._frame: Frame | None = None
+        self._jobs: deque = deque()
         self._cond = threading.Condition()
         self.dropped = 0
 
@@ -70,11 +77,19 @@ class LatestFrame:
             self._frame = frame
             self._cond.notify()
 
-    def take(self, timeout: float | None = None) -> Frame | None:
-        """Wait up to ``timeout`` seconds for a frame and remove it; None if none came."""
+    def put_job(self, job) -> None:
+        """Queue ``job`` (anything but a Frame) for the tracking thread; jobs go before frames."""
         with self._cond:
-            if self._frame is None:
+            self._jobs.append(job)
+            self._cond.notify()
+
+    def take(self, timeout: float | None = None):
+        """Wait up to ``timeout`` seconds for a job or a frame and remove it (jobs first); None if none came."""
+        with self._cond:
+            if self._frame is None and not self._jobs:
                 self._cond.wait(timeout)
+            if self._jobs:
+                return self._jobs.popleft()
             frame, self._frame = self._frame, None
             return frame
 
@@ -82,3 +97,9 @@ class LatestFrame:
         """Forget a pending frame without counting it as dropped (e.g. after the last target is cleared)."""
         with self._cond:
             self._frame = None
+
+    def drain_jobs(self) -> list:
+        """Remove and return the queued jobs (when the tracking thread stops)."""
+        with self._cond:
+            jobs, self._jobs = list(self._jobs), deque()
+            return jobs

@@ -8,7 +8,7 @@ from __future__ import annotations
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 from geometry_msgs.msg import Vector3
 from sensor_msgs.msg import Image
-from siamrpnpp.msg import TargetBearing, TargetStatus, TrackerStatus
+from siamrpnpp_msgs.msg import TargetBearing, TargetStatus, TrackerStatus
 from vision_msgs.msg import Detection2D, Detection2DArray, ObjectHypothesisWithPose
 
 from .conversions import bgr_to_image_fields
@@ -67,13 +67,22 @@ def bgr_image(header, image) -> Image:
     return Image(header=header, **bgr_to_image_fields(image))
 
 
-def diagnostic(name: str, status: TrackerStatus, extra: dict) -> DiagnosticStatus:
-    """One DiagnosticStatus summarising a TrackerStatus: OK while tracking or idle, WARN when lost."""
+def diagnostic(name: str, status: TrackerStatus, extra: dict, hardware_id: str,
+               input_age: float | None = None, stale_after: float = 0.0) -> DiagnosticStatus:
+    """One DiagnosticStatus summarising a TrackerStatus: OK while tracking or idle, WARN when lost or when,
+    with a target set, no image arrived for more than ``stale_after`` seconds (``input_age``; 0 = off)."""
     state = {TrackerStatus.IDLE: "idle", TrackerStatus.TRACKING: "tracking", TrackerStatus.LOST: "lost"}[status.state]
     level = DiagnosticStatus.WARN if status.state == TrackerStatus.LOST else DiagnosticStatus.OK
+    message = state
+    stale = bool(status.targets) and stale_after > 0 and (input_age is None or input_age > stale_after)
+    if stale:
+        level = DiagnosticStatus.WARN
+        message = (f"{state}; no image received yet" if input_age is None
+                   else f"{state}; no image for {input_age:.1f} s (stale_input_timeout {stale_after:g} s)")
     values = {"targets": len(status.targets), "latency": f"{status.latency:.4f}",
               "image_age": f"{status.image_age:.4f}", "inference_time": f"{status.inference_time:.4f}",
               "frames_received": status.frames_received, "frames_processed": status.frames_processed,
-              "frames_dropped": status.frames_dropped, "frames_rejected": status.frames_rejected, **extra}
-    return DiagnosticStatus(level=level, name=name, message=state, hardware_id="",
+              "frames_dropped": status.frames_dropped, "frames_rejected": status.frames_rejected,
+              "seconds_since_last_image": "never" if input_age is None else f"{input_age:.2f}", **extra}
+    return DiagnosticStatus(level=level, name=name, message=message, hardware_id=hardware_id,
                             values=[KeyValue(key=k, value=str(v)) for k, v in values.items()])

@@ -56,17 +56,22 @@ class TargetSet:
         """
         with self._lock:
             tid = target_id.strip() or self._new_id()
-            if existing and tid not in self._targets:
-                raise ValueError(f"target {tid!r} no longer exists")
-            if tid not in self._targets and len(self._targets) >= self.max_targets and self.max_targets > 1:
-                raise ValueError(f"already tracking {len(self._targets)} targets (max_targets={self.max_targets}):"
-                                 " clear them or re-set one by its id")
-            tracker = SiamRPNTracker(self.engine, self.config)
-            tracker.init(frame.image, bbox)
+            self._check_room(tid, existing)
+        tracker = SiamRPNTracker(self.engine, self.config)
+        tracker.init(frame.image, bbox)  # template inference, outside the lock that step() holds
+        with self._lock:
+            self._check_room(tid, existing)  # clear() may have run meanwhile
             if tid not in self._targets and self.max_targets == 1:
                 self._targets.clear()
             self._targets[tid] = Target(tid, tracker, frame.seq)
             return tid
+
+    def _check_room(self, tid: str, existing: bool) -> None:
+        if existing and tid not in self._targets:
+            raise ValueError(f"target {tid!r} no longer exists")
+        if tid not in self._targets and len(self._targets) >= self.max_targets and self.max_targets > 1:
+            raise ValueError(f"already tracking {len(self._targets)} targets (max_targets={self.max_targets}):"
+                             " clear them or re-set one by its id")
 
     def clear(self) -> int:
         """Forget all targets; returns how many there were."""

@@ -25,8 +25,8 @@ try:
     import rclpy  # noqa: F401 - the installation check
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import CompressedImage, Image
-    from siamrpnpp.msg import TrackerStatus
-    from siamrpnpp.srv import SetTarget
+    from siamrpnpp_msgs.msg import TrackerStatus
+    from siamrpnpp_msgs.srv import SetTarget
     from std_srvs.srv import Trigger
     from vision_msgs.msg import Detection2D
 
@@ -72,12 +72,22 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.02):
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-class NodeProcess:
-    """The tracker node started as launch/tracker.launch.py starts it: same entry point, same params file."""
+def reliable_images(namespace: str, topic: str = "image") -> dict:
+    """The QoS override parameter that makes the node's image subscription reliable."""
+    return {f"qos_overrides.{namespace}/{topic}.subscription.reliability": "reliable"}
 
-    def __init__(self, namespace: str, log_path: Path, **overrides):
+
+class NodeProcess:
+    """The tracker node started as launch/tracker.launch.py starts it: same entry point, same params file.
+
+    ``overrides`` become ``-p name:=value``; ``remaps`` (``{"image": "/cam/image_raw"}``) ``-r from:=to``.
+    """
+
+    def __init__(self, namespace: str, log_path: Path, remaps: dict | None = None, **overrides):
         args = [sys.executable, "-m", "siamrpnpp_ros", "--ros-args", "-r", "__node:=siamrpnpp_tracker",
                 "-r", f"__ns:={namespace}", "--params-file", str(PARAMS_FILE)]
+        for source, target in (remaps or {}).items():
+            args += ["-r", f"{source}:={target}"]
         for name, value in overrides.items():
             args += ["-p", f"{name}:={value}"]
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "RCUTILS_COLORIZED_OUTPUT": "0"}

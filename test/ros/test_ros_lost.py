@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import replace
 
 import cv2
 import pytest
 from ros_harness import PRESET, png_msg, stamp, wait_until
-from siamrpnpp.msg import TargetStatus, TrackerStatus
+from siamrpnpp_msgs.msg import TargetStatus, TrackerStatus
 from vision_msgs.msg import Detection2D, Detection2DArray, ObjectHypothesisWithPose
 
 from siamrpnpp_core import SiamRPNTracker, build_model, get_preset
@@ -39,7 +38,7 @@ def blind_weights(tmp_path_factory, default_model):
 
 @pytest.fixture(scope="module")
 def blind_model(blind_weights):
-    return build_model(PRESET, blind_weights, device="cpu")
+    return build_model(PRESET, weights=blind_weights, device="cpu")
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +54,7 @@ def tracker(start_tracker, blind_weights):
 
 
 def core(model, frame, box) -> SiamRPNTracker:
-    tracker = SiamRPNTracker(model, replace(get_preset(PRESET).tracker, convention=model.convention))
+    tracker = SiamRPNTracker(model, get_preset(PRESET).tracker)
     tracker.init(frame, box)
     return tracker
 

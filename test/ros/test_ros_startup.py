@@ -10,8 +10,8 @@ from ros_harness import NodeProcess
 
 @pytest.mark.parametrize(("overrides", "expected"), [
     ({"device": "cuda:0"}, "cannot start: device 'cuda:0' requested but this machine has 0 CUDA device(s)"),
-    ({"image_reliability": "fast"}, "cannot start: parameter image_reliability must be one of best_effort, reliable"),
-    ({"max_targets": 0}, "cannot start: parameter max_targets must be at least 1"),
+    ({"image_transport": "theora"}, "cannot start: parameter image_transport must be one of raw, compressed"),
+    ({"max_targets": 0}, "cannot start: parameter max_targets"),
     ({"preset": "siamrpn_tiny"}, "cannot start: unknown preset 'siamrpn_tiny'"),
     ({"device": "auto", "weights": "/nonexistent/model.pth"}, "cannot start: /nonexistent/model.pth: no such file"),
 ])

@@ -13,9 +13,9 @@ from dataclasses import replace
 import cv2
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
-from ros_harness import PRESET, image_msg, stamp, wait_until
+from ros_harness import PRESET, image_msg, reliable_images, stamp, wait_until
 from sensor_msgs.msg import CameraInfo, Image
-from siamrpnpp.msg import TargetBearing, TrackerStatus
+from siamrpnpp_msgs.msg import TargetBearing, TrackerStatus
 from vision_msgs.msg import Detection2DArray
 
 from siamrpnpp_core import SiamRPNTracker, get_preset
@@ -30,12 +30,11 @@ D = [-0.2, 0.05, 0.001, -0.002, 0.0]
 def tracker(start_tracker):
     # Reliable images: 1.3 MB best-effort samples exceed Fast DDS's default shared-memory segment
     # and get lost in UDP fragments (the default QoS is covered with small images in test_ros_lost.py).
-    return start_tracker("/a", confidence_low=0.0, confidence_high=0.0, publish_bearing=True,
-                         image_reliability="reliable")
+    return start_tracker("/a", confidence_low=0, confidence_high=0, publish_bearing=True, **reliable_images("/a"))
 
 
 def reference(model, frame, box) -> SiamRPNTracker:
-    core = SiamRPNTracker(model, replace(CONFIG, convention=model.convention))
+    core = SiamRPNTracker(model, CONFIG)
     core.init(frame, box)
     return core
 

@@ -19,7 +19,7 @@ from siamrpnpp_core import get_preset
 from siamrpnpp_ros.bearing import Camera, bearing
 from siamrpnpp_ros.conversions import ImageConverter, ImageError, image_to_bgr
 from siamrpnpp_ros.frames import Frame, FrameBuffer, LatestFrame
-from siamrpnpp_ros.params import NodeConfig, parameter_docs
+from siamrpnpp_ros.params import NodeConfig, compressed_topic, parameter_docs
 from siamrpnpp_ros.reinit import pick_detections
 from siamrpnpp_ros.targets import TargetSet
 
@@ -114,11 +114,12 @@ def test_params_file_documents_every_parameter_with_its_default():
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    ({"image_reliability": "fast"}, "image_reliability must be one of best_effort, reliable"),
     ({"image_transport": "theora"}, "image_transport must be one of raw, compressed"),
-    ({"image_depth": 0}, "image_depth must be at least 1"),
-    ({"max_targets": 0}, "max_targets must be at least 1"),
+    ({"max_targets": 0}, r"max_targets must be in \[1, 64\], got 0"),
+    ({"frame_buffer_size": 0}, "frame_buffer_size must be in"),
     ({"reinit_min_score": 1.5}, "reinit_min_score must be in"),
+    ({"confidence_low": 2}, r"confidence_low must be in \[-1.0, 1.0\], got 2.0"),
+    ({"stale_input_timeout": -1.0}, "stale_input_timeout must be in"),
     ({"max_targets": 1.5}, "max_targets must be of type int, got 1.5"),
     ({"half": 1}, "half must be of type bool"),
     ({"backend": "tensorrt"}, "backend must be one of auto, eager, torch, onnxruntime, openvino"),
@@ -133,7 +134,8 @@ def test_tracker_config_overrides_the_preset():
     assert NodeConfig().tracker_config(preset) == preset.tracker
     config = NodeConfig(long_term=True, confidence_low=0.9, confidence_high=0.95).tracker_config(preset)
     assert (config.long_term, config.confidence_low, config.confidence_high) == (True, 0.9, 0.95)
-    assert NodeConfig(image_transport="compressed").subscribed_topic == "image/compressed"
+    assert NodeConfig(confidence_low=0).confidence_low == 0.0 and type(NodeConfig(confidence_low=0).confidence_low) is float
+    assert compressed_topic("/cam/image_raw") == "/cam/image_raw/compressed"
     assert {f.name for f in fields(NodeConfig)} == set(parameter_docs())
 
 
