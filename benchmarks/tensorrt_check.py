@@ -24,7 +24,6 @@ import torch
 from siamrpnpp_core import SiamRPNTracker, build_model, get_preset
 from siamrpnpp_core.backends import Engine, build_engine
 from siamrpnpp_core.backends.base import placement
-from siamrpnpp_core.builder import tracker_config_for
 
 
 class TensorRTEngine(Engine):
@@ -136,7 +135,7 @@ def main() -> None:
     got = trt_engine.search(trt_engine.template(z), x)
     for name, a, b in zip(("cls", "loc"), got, expected):
         print(f"{name}: max |TensorRT - PyTorch fp32| / max |PyTorch| = {float((a - b).abs().max() / b.abs().max()):.2e}")
-    config = tracker_config_for(preset, model)
+    config = preset.tracker  # SiamRPNTracker adopts the weights format of the loaded model
     frames = load_frames(120)
     boxes_ref, ms_ref = track_clip(reference, config, frames, DEMO_INIT)
     boxes_trt, ms_trt = track_clip(trt_engine, config, frames, DEMO_INIT)

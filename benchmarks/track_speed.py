@@ -111,8 +111,8 @@ def run_single(args) -> dict:
         torch.set_num_threads(args.threads)
     frames = load_frames(args.frames + args.warmup + 1)
     start = time.perf_counter()
-    tracker = build_tracker(args.preset, args.weights, args.device, args.half, backend=args.backend,
-                            cuda_graphs=args.cuda_graphs)
+    tracker = build_tracker(args.preset, weights=args.weights, device=args.device, half=args.half,
+                            backend=args.backend, cuda_graphs=args.cuda_graphs)
     tracker.init(frames[0], DEMO_INIT)
     tracker.track(frames[1])
     startup = time.perf_counter() - start
@@ -180,7 +180,7 @@ def checkpoint_files(presets: list[str], folder: str) -> dict[str, str]:
     for preset in presets:
         if preset != DEFAULT_PRESET:
             files[preset] = os.path.join(folder, f"{preset}.pth")
-            torch.save(build_model(preset, weights="random", device="cpu").state_dict(), files[preset])
+            torch.save(build_model(preset, random_init=True, device="cpu").state_dict(), files[preset])
     return files
 
 
@@ -192,12 +192,12 @@ def warm_caches(args) -> None:
 
     backends = [b for b in args.backends if b in ("onnxruntime", "openvino")] if "cpu" in args.devices else []
     for preset in args.presets if backends else []:
-        model = build_model(preset, args.weights or args.generated_weights.get(preset), device="cpu")
+        model = build_model(preset, weights=args.weights or args.generated_weights.get(preset), device="cpu")
         sizes = get_preset(preset).tracker
         z = torch.zeros(1, 3, sizes.exemplar_size, sizes.exemplar_size)
         x = torch.zeros(1, 3, sizes.instance_size, sizes.instance_size)
         for backend in backends:
-            engine = build_engine(model, backend)
+            engine = build_engine(model, backend=backend)
             engine.search(engine.template(z), x)
 
 

@@ -27,6 +27,12 @@ def xyxy_to_cxcywh(boxes) -> np.ndarray:
     return np.stack([(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1], axis=-1)
 
 
+def xywh_to_xyxy(boxes) -> np.ndarray:
+    """``(..., 4)`` top-left corner and size to corners, float64."""
+    x, y, w, h = _columns(boxes)
+    return np.stack([x, y, x + w, y + h], axis=-1)
+
+
 def cxcywh_to_xyxy(boxes) -> np.ndarray:
     """``(..., 4)`` centre and size to corners, float64."""
     cx, cy, w, h = _columns(boxes)

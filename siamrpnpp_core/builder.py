@@ -5,13 +5,12 @@ import gc
 import logging
 import os
 from contextlib import contextmanager
-from dataclasses import replace
 from importlib import resources
 
 import torch
 
 from .backends import build_engine
-from .checkpoint import PYSOT, load_weights
+from .checkpoint import load_weights
 from .config import DEFAULT_PRESET, Preset, TrackerConfig, get_preset
 from .device import resolve_device, resolve_dtype
 from .model import SiamRPN
@@ -20,7 +19,6 @@ from .tracker import SiamRPNTracker
 log = logging.getLogger(__name__)
 
 RANDOM_INIT_SEED = 0
-RANDOM = "random"  # weights=RANDOM: seeded random initialisation, even for the default preset
 # Demonstration weights of DEFAULT_PRESET, trained on synthetic sequences (training/make_default_model.py).
 DEFAULT_WEIGHTS = "siamrpn_alex_synthetic.safetensors"
 
@@ -31,35 +29,45 @@ def default_weights_path() -> str | None:
     return str(path) if path.is_file() else None
 
 
-def build_model(preset: str | Preset = DEFAULT_PRESET, weights: str | os.PathLike | None = None,
-                device: str | torch.device = "auto", half: bool = False) -> SiamRPN:
-    """The preset's network in eval mode on ``device``, with ``weights`` loaded strictly.
+def build_model(preset: str | Preset = DEFAULT_PRESET, *, weights: str | os.PathLike | None = None,
+                random_init: bool = False, device: str | torch.device = "auto", half: bool = False) -> SiamRPN:
+    """The preset's network in eval mode on ``device``, with its weights.
 
-    Without weights, the default preset gets the shipped demonstration weights (trained on synthetic
-    data only); other presets, or ``weights="random"``, are randomly initialised from a fixed seed
-    (identical in every process): they track nothing meaningful and exist for demos and tests.
-    ``model.convention`` records whether the weights come from pysot or mmtracking.
+    Args:
+        preset: preset name (see ``siamrpnpp presets``) or a ``Preset``.
+        weights: checkpoint to load strictly: pysot model-zoo or training ``.pth``, mmtracking ``.pth`` or
+            ``.safetensors``. Without one, the default preset gets the shipped demonstration weights
+            (trained on synthetic data only) and other presets a seeded random initialisation.
+        random_init: seeded random initialisation (identical in every process) for any preset; such a
+            network tracks nothing meaningful (demos, tests). Excludes ``weights``.
+        device: ``"auto"`` (first CUDA GPU, else the CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or a
+            ``torch.device``; a missing GPU is an error.
+        half: float16 weights and activations (CUDA only).
+
+    Returns:
+        The ``SiamRPN`` module; its ``weights_format`` says whose conventions the weights follow.
     """
+    if random_init and weights is not None:
+        raise ValueError("give either weights or random_init, not both")
     preset = get_preset(preset)
     dev = resolve_device(device)
     dtype = resolve_dtype(dev, half)
-    convention = PYSOT
-    if weights is None and preset.name == DEFAULT_PRESET and preset.model == get_preset(DEFAULT_PRESET).model:
+    if weights is None and not random_init and preset.name == DEFAULT_PRESET \
+            and preset.model == get_preset(DEFAULT_PRESET).model:
         weights = default_weights_path()
         if weights is not None:
             log.info("no weights given: using the shipped demonstration weights of %s (synthetic training "
                      "data only; use the published SiamRPN++ weights for real tracking)", preset.name)
-    if weights is not None and os.fspath(weights) != RANDOM:
+    if weights is not None:
         with _collector_paused():
             model = _uninitialised(preset)  # every tensor is overwritten by the strict load below
-            convention = load_weights(model, weights)
+            load_weights(model, weights)
     else:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(RANDOM_INIT_SEED)
             model = SiamRPN(preset.model)
         log.warning("%s: %s is randomly initialised and will not track meaningfully",
-                    "weights='random'" if weights is not None else "no weights given", preset.name)
-    model.convention = convention
+                    "random_init" if random_init else "no weights given", preset.name)
     return model.eval().to(dev, dtype)
 
 
@@ -87,20 +95,25 @@ def _uninitialised(preset: Preset) -> SiamRPN:
     return model
 
 
-def build_tracker(preset: str | Preset = DEFAULT_PRESET, weights: str | os.PathLike | None = None,
-                  device: str | torch.device = "auto", half: bool = False,
+def build_tracker(preset: str | Preset = DEFAULT_PRESET, *, weights: str | os.PathLike | None = None,
+                  random_init: bool = False, device: str | torch.device = "auto", half: bool = False,
                   tracker_config: TrackerConfig | None = None, backend: str = "auto",
                   cuda_graphs: bool = False) -> SiamRPNTracker:
-    """A tracker for the preset on ``backend`` (see ``siamrpnpp_core.backends``).
+    """A tracker: the preset's network (:func:`build_model`) run by an engine (``build_engine``).
 
-    Weights from mmtracking switch the crop/anchor convention to theirs.
+    Args:
+        preset, weights, random_init, device, half: as for :func:`build_model`.
+        tracker_config: test-time hyperparameters (default: the preset's). Its ``weights_format`` follows
+            the loaded weights (mmtracking weights track with mmtracking's anchors and crops) unless it
+            names one, which must then match.
+        backend: ``"auto"``, ``"eager"``, ``"torch"``, ``"onnxruntime"`` or ``"openvino"`` (see
+            ``siamrpnpp_core.backends``).
+        cuda_graphs: replay the per-frame step as a CUDA graph (backend ``torch`` on CUDA).
+
+    Returns:
+        An uninitialised ``SiamRPNTracker``: call ``init(frame, box)``, then ``track(frame)``.
     """
     preset = get_preset(preset)
-    model = build_model(preset, weights, device, half)
-    return SiamRPNTracker(build_engine(model, backend, cuda_graphs), tracker_config_for(preset, model, tracker_config))
-
-
-def tracker_config_for(preset: Preset, model: SiamRPN, config: TrackerConfig | None = None) -> TrackerConfig:
-    """``config`` (default: the preset's) in the convention of the loaded weights."""
-    config = config or preset.tracker
-    return config if config.convention == model.convention else replace(config, convention=model.convention)
+    model = build_model(preset, weights=weights, random_init=random_init, device=device, half=half)
+    engine = build_engine(model, backend=backend, cuda_graphs=cuda_graphs)
+    return SiamRPNTracker(engine, tracker_config or preset.tracker)

@@ -19,14 +19,15 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .atomic import atomic_path
+from .config import MMTRACKING, PYSOT, WEIGHTS_FORMATS
 
 try:
     from numpy._core.multiarray import scalar as _numpy_scalar
 except ImportError:  # NumPy 1.x
     from numpy.core.multiarray import scalar as _numpy_scalar
 
-PYSOT = "pysot"
-MMTRACKING = "mmtracking"
+# Safetensors metadata key of the weights format; files written before it was named hold "convention".
+FORMAT_KEYS = ("weights_format", "convention")
 
 # mmtracking name -> pysot name, applied in order (backbone keys are identical).
 _MMTRACKING_RENAMES = [
@@ -54,22 +55,22 @@ class CheckpointError(ValueError):
 
 
 def read_state_dict(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], str]:
-    """Tensors of a checkpoint under pysot key names, and the convention (pysot/mmtracking) of its origin."""
+    """Tensors of a checkpoint under pysot key names, and its weights format (``PYSOT`` or ``MMTRACKING``)."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise CheckpointError(f"{path}: no such file")
     if os.path.getsize(path) == 0:
         raise CheckpointError(f"{path}: empty file, not a checkpoint")
     if _is_safetensors(path):
-        state, convention = _read_safetensors(path)
+        state, weights_format = _read_safetensors(path)
     else:
-        state, convention = _unwrap(_torch_load(path), path), None
+        state, weights_format = _unwrap(_torch_load(path), path), None
     state = _strip_prefix(state, "module.")
-    if convention is None:
-        convention = MMTRACKING if any(k.startswith(_MMTRACKING_MARKERS) for k in state) else PYSOT
-        if convention == MMTRACKING:
+    if weights_format is None:
+        weights_format = MMTRACKING if any(k.startswith(_MMTRACKING_MARKERS) for k in state) else PYSOT
+        if weights_format == MMTRACKING:
             state = {mmtracking_to_pysot_key(k): v for k, v in state.items()}
-    return state, convention
+    return state, weights_format
 
 
 def mmtracking_to_pysot_key(key: str) -> str:
@@ -80,11 +81,12 @@ def mmtracking_to_pysot_key(key: str) -> str:
 
 
 def load_weights(model: torch.nn.Module, path: str | os.PathLike) -> str:
-    """Load ``path`` into ``model`` with strict checking; returns the weights' convention."""
-    state, convention = read_state_dict(path)
+    """Load ``path`` into ``model`` with strict checking and set ``model.weights_format``; returns it."""
+    state, weights_format = read_state_dict(path)
     check_state_dict(model, state, source=os.fspath(path))
     model.load_state_dict(state, strict=False)  # strictness checked above, with a clearer message
-    return convention
+    model.weights_format = weights_format
+    return weights_format
 
 
 def check_state_dict(model: torch.nn.Module, state: dict[str, torch.Tensor], source: str = "checkpoint") -> None:
@@ -107,10 +109,13 @@ def check_state_dict(model: torch.nn.Module, state: dict[str, torch.Tensor], sou
         raise CheckpointError(f"{source} does not fit the model: " + "; ".join(problems))
 
 
-def save_safetensors(state: dict[str, torch.Tensor], path: str | os.PathLike, convention: str, **metadata) -> None:
-    """Write tensors (contiguous, CPU) and string metadata, atomically."""
+def save_safetensors(state: dict[str, torch.Tensor], path: str | os.PathLike, weights_format: str,
+                     **metadata) -> None:
+    """Write tensors (contiguous, CPU), the weights format and string metadata, atomically."""
+    if weights_format not in WEIGHTS_FORMATS:
+        raise ValueError(f"weights_format must be one of {WEIGHTS_FORMATS}, got {weights_format!r}")
     tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
-    meta = {"format": "pt", "convention": convention, **{k: str(v) for k, v in metadata.items()}}
+    meta = {"format": "pt", FORMAT_KEYS[0]: weights_format, **{k: str(v) for k, v in metadata.items()}}
     with atomic_path(path) as tmp:
         save_file(tensors, tmp, metadata=meta)
 
@@ -128,7 +133,12 @@ def _read_safetensors(path: str) -> tuple[dict[str, torch.Tensor], str | None]:
             header = json.loads(f.read(int.from_bytes(f.read(8), "little")))
     except (SafetensorError, OSError, ValueError) as e:
         raise CheckpointError(f"{path}: corrupt or truncated safetensors file ({e})") from None
-    return state, header.get("__metadata__", {}).get("convention")
+    meta = header.get("__metadata__") or {}
+    weights_format = next((meta[k] for k in FORMAT_KEYS if k in meta), None)
+    if weights_format is not None and weights_format not in WEIGHTS_FORMATS:
+        raise CheckpointError(f"{path}: unknown weights format {weights_format!r} in its metadata "
+                              f"(known: {', '.join(WEIGHTS_FORMATS)})")
+    return state, weights_format
 
 
 def _torch_load(path: str):

@@ -6,17 +6,16 @@ import logging
 import os
 import sys
 import time
-from dataclasses import replace
 from importlib import resources
 
 import cv2
 from tqdm import tqdm
 
-from .backends import BACKENDS
-from .builder import RANDOM, build_model, build_tracker, default_weights_path
+from .builder import build_model, default_weights_path
 from .checkpoint import CheckpointError, check_state_dict, read_state_dict, save_safetensors
-from .config import DEFAULT_PRESET, HYPERPARAMETERS, PRESETS, get_preset, with_hyperparameters
+from .config import DEFAULT_PRESET, HYPERPARAMETERS, PRESETS, PYSOT, get_preset
 from .model import SiamRPN
+from .options import add_model_options, add_tracker_options, tracker_options
 from .sources import open_frames, write_boxes
 from .visualize import draw_init, draw_result
 
@@ -35,19 +34,8 @@ def parse_box(text: str) -> tuple[float, float, float, float]:
     return box
 
 
-def _add_tracker_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--weights", help="pysot/mmtracking .pth or .safetensors (default: the shipped demonstration "
-                                     f"weights for {DEFAULT_PRESET}, random init for other presets; "
-                                     f"'{RANDOM}' forces random init)")
-    p.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS))
-    p.add_argument("--hparams", choices=sorted(HYPERPARAMETERS),
-                   help="benchmark hyperparameters (penalty_k, window_influence, lr) instead of the preset's")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
-    p.add_argument("--half", action="store_true", help="float16 inference (CUDA only)")
-    p.add_argument("--backend", default="auto", choices=BACKENDS,
-                   help="inference backend (default auto: onnxruntime on the CPU, torch on CUDA)")
-    p.add_argument("--cuda-graphs", action="store_true", help="replay the per-frame step as a CUDA graph")
-    p.add_argument("--long-term", action="store_true", help="long-term mode: enlarge the search region when lost")
+def _add_track_options(p: argparse.ArgumentParser) -> None:
+    add_tracker_options(p)
     p.add_argument("--output", help="write one x,y,w,h line per frame (OTB result format)")
     p.add_argument("--video", help="write an annotated video (e.g. out.mp4)")
     p.add_argument("--show", action="store_true", help="show frames in a window while tracking")
@@ -62,11 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("track", help="track one target through a video file or image folder")
     p.add_argument("source", help="video file or folder of images")
     p.add_argument("--init", required=True, type=parse_box, metavar="X,Y,W,H", help="target box in the first frame")
-    _add_tracker_options(p)
+    _add_track_options(p)
     p.set_defaults(func=cmd_track)
 
     p = sub.add_parser("demo", help="track the walking person in the packaged clip")
-    _add_tracker_options(p)
+    _add_track_options(p)
     p.set_defaults(func=cmd_demo, video_default="demo_tracked.mp4", output_default="demo_boxes.txt")
 
     p = sub.add_parser("convert", help="write any accepted checkpoint as safetensors (checked against a preset)")
@@ -77,8 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", help="write the template and search branches as ONNX, checked with ONNX Runtime")
     p.add_argument("output", help="destination folder (template.onnx, search.onnx)")
-    p.add_argument("--preset", default="siamrpn_r50_l234_dwxcorr", choices=sorted(PRESETS))
-    p.add_argument("--weights", help=f"checkpoint to export (default as for `track`; '{RANDOM}' for random init)")
+    add_model_options(p, default_preset="siamrpn_r50_l234_dwxcorr")
     p.add_argument("--search-size", type=int, default=255, help="search crop used for tracing (axes stay dynamic)")
     p.set_defaults(func=cmd_export)
 
@@ -101,15 +88,13 @@ def _add_optional_groups(sub) -> None:
 
 
 def cmd_track(args) -> int:
-    config = _tracker_config(args)
-    tracker = build_tracker(args.preset, args.weights, args.device, args.half, config, args.backend,
-                            args.cuda_graphs)
+    tracker = tracker_options(args).build()
     frames = open_frames(args.source)
     total = frames.length_hint
     if args.max_frames:
         total = min(total or args.max_frames, args.max_frames)
-    if tracker.config.convention != "pysot":
-        logging.info("weights from %s: tracking with its crop and anchor conventions", tracker.config.convention)
+    if tracker.config.weights_format != PYSOT:
+        logging.info("weights from %s: tracking with its crop and anchor conventions", tracker.config.weights_format)
     boxes, writer, elapsed, tracked = [], None, 0.0, 0
     try:
         for index, frame in enumerate(tqdm(frames, total=total, unit="frame", disable=None)):
@@ -149,27 +134,27 @@ def cmd_demo(args) -> int:
     args.init = DEMO_INIT
     args.video = args.video or args.video_default
     args.output = args.output or args.output_default
-    if args.weights is None and args.preset == DEFAULT_PRESET and default_weights_path():
+    if args.weights is None and not args.random_init and args.preset == DEFAULT_PRESET and default_weights_path():
         print(f"NOTE: no --weights given: using the shipped demonstration model ({DEFAULT_PRESET} trained on "
               "synthetic data only). For real tracking pass published SiamRPN++ weights (pysot model zoo "
               "model.pth) with --weights and the matching --preset.")
-    elif args.weights is None or args.weights == RANDOM:
+    elif args.weights is None:
         print("NOTE: no --weights given, so the network is RANDOMLY INITIALISED: the box will not follow the "
               "person. Pass published SiamRPN++ weights (pysot model zoo model.pth) with --weights.")
     return cmd_track(args)
 
 
 def cmd_convert(args) -> int:
-    state, convention = read_state_dict(args.input)
+    state, weights_format = read_state_dict(args.input)
     check_state_dict(SiamRPN(get_preset(args.preset).model), state, source=args.input)
-    save_safetensors(state, args.output, convention, preset=args.preset, source=os.path.basename(args.input))
-    print(f"wrote {args.output}: {len(state)} tensors, {convention} conventions, preset {args.preset}")
+    save_safetensors(state, args.output, weights_format, preset=args.preset, source=os.path.basename(args.input))
+    print(f"wrote {args.output}: {len(state)} tensors, {weights_format} weights format, preset {args.preset}")
     return 0
 
 
 def cmd_export(args) -> int:
     from .backends.onnx_export import export_onnx, trtexec_commands, verify_onnx
-    model = build_model(args.preset, args.weights, "cpu")
+    model = build_model(args.preset, weights=args.weights, random_init=args.random_init, device="cpu")
     template_path, search_path = export_onnx(model, args.output, search_size=args.search_size)
     errors = verify_onnx(model, template_path, search_path)
     print(f"wrote {template_path} and {search_path}")
@@ -189,15 +174,6 @@ def cmd_presets(args) -> int:
     for name, values in HYPERPARAMETERS.items():
         print(f"  {name:24s} {values}")
     return 0
-
-
-def _tracker_config(args):
-    config = get_preset(args.preset).tracker
-    if args.hparams:
-        config = with_hyperparameters(config, args.hparams)
-    if args.long_term:
-        config = replace(config, long_term=True)
-    return config
 
 
 def _write_video(path, writer, frame, frames):

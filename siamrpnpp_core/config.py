@@ -4,9 +4,12 @@ Presets follow the authors' release (pysot ``experiments/*/config.yaml``); there
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
 
-CONVENTIONS = ("pysot", "mmtracking")
+# Whose conventions a network's weights were trained with (anchor shapes, crop, box centre).
+PYSOT, MMTRACKING = "pysot", "mmtracking"
+WEIGHTS_FORMATS = (PYSOT, MMTRACKING)
 BACKBONES = ("resnet50", "alexnet", "mobilenetv2")
 
 
@@ -65,12 +68,13 @@ class TrackerConfig:
     # Lost/tracking hysteresis: lost below ``confidence_low``, tracking again above ``confidence_high``.
     confidence_low: float = 0.5
     confidence_high: float = 0.7
-    # Crop/anchor conventions of the weights' origin: "pysot" or "mmtracking".
-    convention: str = "pysot"
+    # Weights format (WEIGHTS_FORMATS): None follows the loaded model's, as presets do; a named format
+    # must equal the model's (SiamRPNTracker raises otherwise).
+    weights_format: str | None = None
 
     def __post_init__(self) -> None:
-        if self.convention not in CONVENTIONS:
-            raise ValueError(f"convention must be one of {CONVENTIONS}, got {self.convention!r}")
+        if self.weights_format is not None and self.weights_format not in WEIGHTS_FORMATS:
+            raise ValueError(f"weights_format must be None or one of {WEIGHTS_FORMATS}, got {self.weights_format!r}")
         if not 0 <= self.window_influence <= 1:
             raise ValueError(f"window_influence must be in [0, 1], got {self.window_influence}")
         if self.lr < 0 or self.penalty_k < 0:
@@ -182,3 +186,18 @@ def with_hyperparameters(config: TrackerConfig, name: str) -> TrackerConfig:
     except KeyError:
         raise ValueError(f"unknown hyperparameter set {name!r}; available: {', '.join(HYPERPARAMETERS)}") from None
     return replace(config, penalty_k=penalty_k, window_influence=window_influence, lr=lr)
+
+
+def tracker_config(preset: str | Preset = DEFAULT_PRESET, hparams: str | None = None,
+                   overrides: Mapping[str, object] | None = None) -> TrackerConfig:
+    """The one way options become a ``TrackerConfig``: the preset's, then the named hyperparameter
+    set (``HYPERPARAMETERS``), then ``overrides`` (field name -> value; unknown names raise ``ValueError``)."""
+    config = get_preset(preset).tracker
+    if hparams:
+        config = with_hyperparameters(config, hparams)
+    overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - {f.name for f in fields(TrackerConfig)})
+    if unknown:
+        raise ValueError(f"unknown tracker option(s) {', '.join(unknown)}; TrackerConfig has "
+                         f"{', '.join(f.name for f in fields(TrackerConfig))}")
+    return replace(config, **overrides) if overrides else config

@@ -1,8 +1,8 @@
 """Pure geometry of the SiamRPN tracker: anchors, cosine window, crops, box decoding, penalties.
 
 Every function reproduces the authors' release (pysot) arithmetic, dtypes included, so that boxes
-match it to the last pixel; ``convention="mmtracking"`` variants follow mmtracking where it differs.
-Boxes are ``(cx, cy, w, h)`` unless a name says otherwise.
+match it to the last pixel; ``weights_format="mmtracking"`` variants follow mmtracking where it
+differs. Boxes are ``(cx, cy, w, h)`` unless a name says otherwise (formats: :mod:`siamrpnpp_core.boxes`).
 """
 from __future__ import annotations
 
@@ -13,19 +13,23 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .config import PYSOT, WEIGHTS_FORMATS
+
 # mmdet's DeltaXYWHBBoxCoder clamps dw, dh to |log(16 / 1000)| (wh_ratio_clip 0.016).
 MMTRACKING_MAX_DELTA = abs(math.log(0.016))
 
 
-def anchor_shapes(stride: int, ratios, scales, convention: str = "pysot") -> np.ndarray:
+def anchor_shapes(stride: int, ratios, scales, weights_format: str = PYSOT) -> np.ndarray:
     """Widths and heights ``(A, 2)`` of the base anchors, ratio-major then scale.
 
     pysot: ``w = int(sqrt(stride^2 / r))``, ``h = int(w * r)``; mmtracking (mmdet):
     ``w = int(stride / sqrt(r))``, ``h = int(stride * sqrt(r))``; both then times the scale.
     """
+    if weights_format not in WEIGHTS_FORMATS:
+        raise ValueError(f"weights_format must be one of {WEIGHTS_FORMATS}, got {weights_format!r}")
     shapes = []
     for r in ratios:
-        if convention == "pysot":
+        if weights_format == PYSOT:
             ws = int(math.sqrt(stride * stride * 1.0 / r))
             hs = int(ws * r)
         else:
@@ -160,13 +164,3 @@ def clip_box(cx, cy, w, h, image_shape, min_size: float = 10):
         max(min_size, min(h, height)),
     )
 
-
-def corner_to_center(x: float, y: float, w: float, h: float, convention: str = "pysot"):
-    """``(x, y, w, h)`` with top-left corner to ``(cx, cy)``: pysot ``x + (w-1)/2``, mmtracking ``x + w/2``."""
-    offset = 1.0 if convention == "pysot" else 0.0
-    return x + (w - offset) / 2, y + (h - offset) / 2
-
-
-def center_to_corner(cx: float, cy: float, w: float, h: float):
-    """``(cx, cy, w, h)`` to the top-left ``(x, y, w, h)`` the tracker reports: ``cx - w/2``."""
-    return cx - w / 2, cy - h / 2, w, h

@@ -10,12 +10,19 @@ import numpy as np
 
 from .atomic import atomic_write
 
+# Image files of folders (frame folders, dataset sequences, photographs): the one list of extensions.
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
 
 def natural_key(name: str):
     """Sort key that orders ``2.jpg`` before ``10.jpg``."""
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
+
+
+def list_images(folder: str) -> list[str]:
+    """Paths of the image files in ``folder`` (``IMAGE_EXTENSIONS``, any case), in natural order."""
+    names = [n for n in os.listdir(folder) if n.lower().endswith(IMAGE_EXTENSIONS)]
+    return [os.path.join(folder, n) for n in sorted(names, key=natural_key)]
 
 
 class FrameSource:
@@ -25,10 +32,9 @@ class FrameSource:
         self.path = os.fspath(path)
         self.images: list[str] | None = None
         if os.path.isdir(self.path):
-            names = [n for n in os.listdir(self.path) if n.lower().endswith(IMAGE_EXTENSIONS)]
-            if not names:
+            self.images = list_images(self.path)
+            if not self.images:
                 raise ValueError(f"{self.path}: folder holds no images ({', '.join(IMAGE_EXTENSIONS)})")
-            self.images = [os.path.join(self.path, n) for n in sorted(names, key=natural_key)]
         elif not os.path.isfile(self.path):
             raise ValueError(f"{self.path}: no such video file or image folder")
         else:

@@ -6,7 +6,7 @@ live here and not in the network.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 import cv2
@@ -16,7 +16,11 @@ import torch.nn.functional as F
 
 from . import geometry as geo
 from .backends import as_engine, concat_kernels
-from .config import TrackerConfig
+from .boxes import cxcywh_to_xywh, xywh_centre
+from .config import MMTRACKING, PYSOT, TrackerConfig
+
+# Centre of an (x, y, w, h) box by weights format (see boxes.xywh_centre).
+CENTRE_RULES = {PYSOT: "pixel", MMTRACKING: "continuous"}
 
 
 class TrackState(str, Enum):
@@ -89,6 +93,23 @@ class _SearchRegion:
     window_influence: float
 
 
+def tracker_config_for(model, config: TrackerConfig) -> TrackerConfig:
+    """``config`` with the weights format of ``model`` (``model.weights_format``, set by the loader).
+
+    A config naming no format adopts the model's; one naming another raises ``ValueError``: mmtracking
+    weights with pysot's anchors and crops (or the reverse) would track, but wrongly. A stand-in network
+    without the attribute takes the config's format (pysot when unset).
+    """
+    loaded = getattr(model, "weights_format", None)
+    if config.weights_format is None:
+        return replace(config, weights_format=loaded or PYSOT)
+    if loaded is not None and config.weights_format != loaded:
+        raise ValueError(f"the tracker config asks for {config.weights_format}-format weights but the model's "
+                         f"weights are in {loaded} format (anchors, crops and centres differ); leave "
+                         "TrackerConfig.weights_format unset to follow the model")
+    return config
+
+
 def track_batch(trackers: list["SiamRPNTracker"], frames: list) -> list[TrackResult]:
     """Step several initialised trackers, each on its own frame (the same frame may repeat).
 
@@ -126,12 +147,13 @@ class SiamRPNTracker:
     """Single-target SiamRPN++ tracker: ``init(frame, box)`` then ``track(frame)`` per frame.
 
     ``engine`` is a backend engine (``siamrpnpp_core.backends``) or a bare model, which then runs as
-    the eager reference path. Trackers sharing one engine can be stepped together by ``track_batch``.
+    the eager reference path. ``config.weights_format`` follows the engine's model (see
+    :func:`tracker_config_for`). Trackers sharing one engine can be stepped together by ``track_batch``.
     """
 
     def __init__(self, engine, config: TrackerConfig):
         self.engine = as_engine(engine)
-        self.config = config
+        self.config = tracker_config_for(self.engine.model, config)
         self.device, self.dtype = self.engine.device, self.engine.dtype
         self._geometry_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.reset()
@@ -160,7 +182,7 @@ class SiamRPNTracker:
         image = prepare_frame(frame)
         x, y, w, h = validate_box(bbox, image.shape)
         cfg = self.config
-        self._center = np.array(geo.corner_to_center(x, y, w, h, cfg.convention))
+        self._center = np.array(xywh_centre(x, y, w, h, CENTRE_RULES[cfg.weights_format]))
         self._size = np.array([w, h])
         self._channel_average = np.mean(image, axis=(0, 1))
         s_z = round(geo.context_size(self._size[0], self._size[1], cfg.context_amount))
@@ -187,7 +209,7 @@ class SiamRPNTracker:
         cfg = self.config
         score = foreground_scores(cls)
         anchors, window = self._geometry(region.instance_size)
-        max_delta = geo.MMTRACKING_MAX_DELTA if cfg.convention == "mmtracking" else None
+        max_delta = geo.MMTRACKING_MAX_DELTA if cfg.weights_format == MMTRACKING else None
         pred = geo.decode_boxes(regression_deltas(loc), anchors, max_delta)
 
         scale_z = region.scale_z
@@ -215,11 +237,11 @@ class SiamRPNTracker:
             self._lost = True
         elif best_score > cfg.confidence_high:
             self._lost = False
-        box = tuple(float(v) for v in geo.center_to_corner(*clipped))
+        box = tuple(float(v) for v in cxcywh_to_xywh(*clipped))
         return TrackResult(box, float(best_score), self.state)
 
     def _crop(self, image: np.ndarray, out_size: int, crop_size) -> torch.Tensor:
-        if self.config.convention == "mmtracking":
+        if self.config.weights_format == MMTRACKING:
             patch = geo.get_subwindow_mmtracking(image, self._center, out_size, crop_size, self._channel_average)
         else:
             patch = geo.get_subwindow(image, self._center, out_size, crop_size, self._channel_average)
@@ -231,7 +253,7 @@ class SiamRPNTracker:
         if instance_size not in self._geometry_cache:
             cfg = self.config
             size = cfg.score_size(instance_size)
-            shapes = geo.anchor_shapes(cfg.stride, cfg.ratios, cfg.scales, cfg.convention)
+            shapes = geo.anchor_shapes(cfg.stride, cfg.ratios, cfg.scales, cfg.weights_format)
             anchors = geo.generate_anchors(shapes, size, cfg.stride)
             self._geometry_cache[instance_size] = (anchors, geo.cosine_window(size, len(shapes)))
         return self._geometry_cache[instance_size]

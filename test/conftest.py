@@ -36,7 +36,7 @@ def vtest_frames():
 
 @pytest.fixture(scope="session")
 def r50_model():
-    """The default preset's network on the CPU (seeded random weights), shared by the session."""
+    """The R50 preset's network (siamrpn_r50_l234_dwxcorr, seeded random weights) on the CPU, shared by the session."""
     from siamrpnpp_core import build_model
 
-    return build_model("siamrpn_r50_l234_dwxcorr", device="cpu")
+    return build_model("siamrpn_r50_l234_dwxcorr", random_init=True, device="cpu")

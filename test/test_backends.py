@@ -39,7 +39,7 @@ def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
 
 @pytest.fixture(scope="module")
 def r50():
-    return randomize_batchnorm(build_model("siamrpn_r50_l234_dwxcorr", weights="random", device="cpu"))
+    return randomize_batchnorm(build_model("siamrpn_r50_l234_dwxcorr", random_init=True, device="cpu"))
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def alexnet():
                                     "siamrpn_mobilev2_l234_dwxcorr"])
 @pytest.mark.parametrize("unrolled", [False, True])
 def test_inference_form_equals_eager_model(preset, unrolled):
-    model = randomize_batchnorm(build_model(preset, weights="random", device="cpu"))
+    model = randomize_batchnorm(build_model(preset, random_init=True, device="cpu"))
     network = InferenceNetwork(model, unrolled_xcorr=unrolled)
     generator = torch.Generator().manual_seed(0)
     z = torch.rand(2, 3, 127, 127, generator=generator) * 255
@@ -75,8 +75,8 @@ def test_inference_form_equals_eager_model(preset, unrolled):
 @pytest.mark.parametrize("backend", ["torch", "onnxruntime", "openvino"])
 def test_backend_maps_equal_eager_for_a_batch(backend, alexnet, r50, tmp_path):
     for model in (alexnet, r50):
-        engine = build_engine(model, backend, cache_dir=tmp_path)
-        reference = build_engine(model, "eager")
+        engine = build_engine(model, backend=backend, cache_dir=tmp_path)
+        reference = build_engine(model, backend="eager")
         generator = torch.Generator().manual_seed(3)
         z = torch.rand(2, 3, 127, 127, generator=generator) * 255
         for size in (255, 287):  # the default and a larger search region (dynamic axes)
@@ -97,8 +97,8 @@ def _track(engine, config, frames, box):
 def test_backend_boxes_equal_reference_on_real_video(backend, alexnet, opencv_doc_video, tmp_path):
     frames = read_frames(opencv_doc_video("vtest.avi"), 60)
     config = get_preset("siamrpn_alex_dwxcorr").tracker
-    reference = _track(build_engine(alexnet, "eager"), config, frames, WALKER)
-    boxes = _track(build_engine(alexnet, backend, cache_dir=tmp_path), config, frames, WALKER)
+    reference = _track(build_engine(alexnet, backend="eager"), config, frames, WALKER)
+    boxes = _track(build_engine(alexnet, backend=backend, cache_dir=tmp_path), config, frames, WALKER)
     assert np.abs(boxes - reference).max() <= 0.01
     assert np.ptp(reference[:, 0]) > 5  # the boxes really move over the clip
 
@@ -106,15 +106,15 @@ def test_backend_boxes_equal_reference_on_real_video(backend, alexnet, opencv_do
 def test_default_backend_boxes_equal_reference_for_r50_on_real_video(r50, opencv_doc_video, tmp_path):
     frames = read_frames(opencv_doc_video("vtest.avi"), 16)
     config = get_preset("siamrpn_r50_l234_dwxcorr").tracker
-    reference = _track(build_engine(r50, "eager"), config, frames, WALKER)
-    boxes = _track(build_engine(r50, "auto", cache_dir=tmp_path), config, frames, WALKER)
+    reference = _track(build_engine(r50, backend="eager"), config, frames, WALKER)
+    boxes = _track(build_engine(r50, backend="auto", cache_dir=tmp_path), config, frames, WALKER)
     assert np.abs(boxes - reference).max() <= 0.01
 
 
 @pytest.mark.parametrize("backend", ["eager", "onnxruntime"])
 def test_track_batch_equals_one_tracker_at_a_time(backend, alexnet, opencv_doc_video, tmp_path):
     frames = read_frames(opencv_doc_video("vtest.avi"), 20)
-    engine = build_engine(alexnet, backend, cache_dir=tmp_path)
+    engine = build_engine(alexnet, backend=backend, cache_dir=tmp_path)
     config = get_preset("siamrpn_alex_dwxcorr").tracker
     boxes = [WALKER, *OTHERS]
     single = [SiamRPNTracker(engine, config) for _ in boxes]
@@ -137,7 +137,7 @@ def test_track_batch_equals_one_tracker_at_a_time(backend, alexnet, opencv_doc_v
 
 def test_track_batch_groups_by_search_size_and_keeps_order(alexnet, opencv_doc_video):
     frames = read_frames(opencv_doc_video("vtest.avi"), 4)
-    engine = build_engine(alexnet, "eager")
+    engine = build_engine(alexnet, backend="eager")
     base = get_preset("siamrpn_alex_dwxcorr").tracker
     lost_config = dataclasses.replace(base, long_term=True, confidence_low=1.01, confidence_high=1.02)
     trackers = [SiamRPNTracker(engine, base), SiamRPNTracker(engine, lost_config), SiamRPNTracker(engine, base)]
@@ -155,7 +155,7 @@ def test_track_batch_groups_by_search_size_and_keeps_order(alexnet, opencv_doc_v
 
 
 def test_track_batch_rejects_bad_calls(alexnet, vtest_frames):
-    engine = build_engine(alexnet, "eager")
+    engine = build_engine(alexnet, backend="eager")
     tracker = SiamRPNTracker(engine, get_preset("siamrpn_alex_dwxcorr").tracker)
     with pytest.raises(ValueError, match="before init"):
         track_batch([tracker], [vtest_frames[0]])
@@ -187,7 +187,7 @@ def test_backend_choice_and_errors(alexnet):
     with pytest.raises(ValueError, match="runs on the CPU"):
         resolve_backend("openvino", torch.device("cuda", 0))
     with pytest.raises(ValueError, match="cuda_graphs needs"):
-        build_engine(alexnet, "torch", cuda_graphs=True)
+        build_engine(alexnet, backend="torch", cuda_graphs=True)
 
 
 def test_export_command_writes_checked_graphs_and_trtexec_lines(tmp_path, capsys):
@@ -204,9 +204,9 @@ def test_export_command_writes_checked_graphs_and_trtexec_lines(tmp_path, capsys
 def test_onnx_graphs_are_cached_by_weights_and_architecture(alexnet, tmp_path):
     from siamrpnpp_core.backends.onnx_export import weights_digest
 
-    first = build_engine(alexnet, "onnxruntime", cache_dir=tmp_path).graph_path
+    first = build_engine(alexnet, backend="onnxruntime", cache_dir=tmp_path).graph_path
     stamp = first.stat().st_mtime_ns
-    again = build_engine(alexnet, "onnxruntime", cache_dir=tmp_path).graph_path
+    again = build_engine(alexnet, backend="onnxruntime", cache_dir=tmp_path).graph_path
     assert again == first and again.stat().st_mtime_ns == stamp  # reused, not exported again
     assert not (first.parent / "template.onnx").exists()  # the engines run the template branch in PyTorch
     changed = copy.deepcopy(alexnet)
@@ -219,7 +219,7 @@ def test_onnx_graphs_are_cached_by_weights_and_architecture(alexnet, tmp_path):
 
 
 def test_onnxruntime_reuses_its_optimised_graph_and_rebuilds_a_damaged_one(alexnet, tmp_path, caplog):
-    first = build_engine(alexnet, "onnxruntime", cache_dir=tmp_path)
+    first = build_engine(alexnet, backend="onnxruntime", cache_dir=tmp_path)
     entries = list(first.graph_path.parent.glob("ort-*"))
     assert len(entries) == 1 and sorted(p.name for p in entries[0].iterdir()) == ["search.onnx", "search.weights"]
     assert not list(tmp_path.rglob("*.tmp*"))
@@ -229,14 +229,14 @@ def test_onnxruntime_reuses_its_optimised_graph_and_rebuilds_a_damaged_one(alexn
     expected = first.search(first.template(z), x)
 
     stamp = optimised.stat().st_mtime_ns
-    cached = build_engine(alexnet, "onnxruntime", cache_dir=tmp_path)
+    cached = build_engine(alexnet, backend="onnxruntime", cache_dir=tmp_path)
     assert optimised.stat().st_mtime_ns == stamp  # loaded, not optimised and written again
     for got, want in zip(cached.search(cached.template(z), x), expected):
         torch.testing.assert_close(got, want, rtol=0, atol=0)
 
     (entries[0] / "search.weights").write_bytes(b"truncated")
     with caplog.at_level("WARNING"):
-        rebuilt = build_engine(alexnet, "onnxruntime", cache_dir=tmp_path)
+        rebuilt = build_engine(alexnet, backend="onnxruntime", cache_dir=tmp_path)
     assert "unreadable cached graph" in caplog.text
     assert (entries[0] / "search.weights").stat().st_size > 1_000_000  # the entry was written again
     assert not list(tmp_path.rglob("*.tmp*"))
@@ -251,9 +251,9 @@ def test_onnx_backends_track_without_a_writable_cache(backend, alexnet, tmp_path
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    reference = build_engine(alexnet, "eager")
+    reference = build_engine(alexnet, backend="eager")
     with caplog.at_level("WARNING"):
-        engine = build_engine(alexnet, backend, cache_dir=blocker / "cache")
+        engine = build_engine(alexnet, backend=backend, cache_dir=blocker / "cache")
     assert "cannot write the ONNX cache" in caplog.text and engine.graph_path is None
     z = torch.rand(1, 3, 127, 127) * 255
     x = torch.rand(1, 3, 287, 287) * 255

@@ -1,12 +1,16 @@
 """Loading weights in every published layout, and a clear error for every bad file."""
 import pickle
 import re
+from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import save_file
 
-from siamrpnpp_core import CheckpointError, build_tracker, get_preset, read_state_dict
+from siamrpnpp_core import CheckpointError, SiamRPNTracker, build_engine, build_model, build_tracker, get_preset
+from siamrpnpp_core import geometry as geo
+from siamrpnpp_core import read_state_dict
 from siamrpnpp_core.checkpoint import load_weights
 from siamrpnpp_core.cli import main
 from siamrpnpp_core.model import SiamRPN
@@ -44,9 +48,10 @@ def reference_state():
     return {k: v.clone() for k, v in model.state_dict().items()}
 
 
-def _assert_loaded(path, reference, convention="pysot"):
+def _assert_loaded(path, reference, weights_format="pysot"):
     model = SiamRPN(get_preset(PRESET).model)
-    assert load_weights(model, path) == convention
+    assert load_weights(model, path) == weights_format
+    assert model.weights_format == weights_format
     loaded = model.state_dict()
     for key, value in reference.items():
         assert torch.equal(loaded[key], value), key
@@ -99,23 +104,72 @@ def test_loaded_weights_do_not_depend_on_the_file_afterwards(layouts, reference_
 
 
 def test_mmtracking_checkpoint_is_detected_and_renamed(layouts, reference_state):
-    _assert_loaded(layouts["mmtracking"], reference_state, convention="mmtracking")
+    _assert_loaded(layouts["mmtracking"], reference_state, weights_format="mmtracking")
     assert len(to_mmtracking_layout(reference_state)) == 458
 
 
 def test_mmtracking_weights_track_with_mmtracking_conventions(layouts):
-    tracker = build_tracker(PRESET, layouts["mmtracking"], device="cpu")
-    assert tracker.config.convention == "mmtracking"
-    assert build_tracker(PRESET, layouts["flat"], device="cpu").config.convention == "pysot"
+    tracker = build_tracker(PRESET, weights=layouts["mmtracking"], device="cpu", backend="eager")
+    assert tracker.config.weights_format == "mmtracking"
+    assert build_tracker(PRESET, weights=layouts["flat"], device="cpu").config.weights_format == "pysot"
+
+
+def _template_crops(engine):
+    """Record the exemplar crops ``engine`` receives."""
+    crops, template = [], engine.template
+    engine.template = lambda z: crops.append(z[0].permute(1, 2, 0).numpy().copy()) or template(z)
+    return crops
+
+
+def test_tracker_from_an_engine_follows_the_weights_format(layouts, vtest_frames):
+    """``SiamRPNTracker(engine, config)``, the API's own path, gets mmtracking's centre and crop for
+    mmtracking weights, and pysot's for the same tensors in pysot's layout."""
+    image, box = vtest_frames[0], (638, 238, 48, 84)
+    mean = image.mean(axis=(0, 1))
+    s_z = round(float(geo.context_size(48, 84, 0.5)))
+    for layout, centre, crop in (("mmtracking", (662.0, 280.0), geo.get_subwindow_mmtracking),
+                                 ("flat", (661.5, 279.5), geo.get_subwindow)):
+        engine = build_engine(build_model(PRESET, weights=layouts[layout], device="cpu"), backend="eager")
+        crops = _template_crops(engine)
+        tracker = SiamRPNTracker(engine, get_preset(PRESET).tracker)
+        tracker.init(image, box)
+        expected = crop(image, np.array(centre), 127, s_z, mean).astype(np.float32)
+        np.testing.assert_array_equal(crops[0], expected)
+        assert tracker.config.weights_format == ("mmtracking" if layout == "mmtracking" else "pysot")
+
+
+def test_config_asking_for_another_weights_format_is_an_error(layouts):
+    model = build_model(PRESET, weights=layouts["mmtracking"], device="cpu")
+    pysot_config = replace(get_preset(PRESET).tracker, weights_format="pysot")
+    with pytest.raises(ValueError, match="asks for pysot-format weights but the model's weights are in mmtracking"):
+        SiamRPNTracker(model, pysot_config)
+    with pytest.raises(ValueError, match="asks for pysot-format weights"):
+        build_tracker(PRESET, weights=layouts["mmtracking"], device="cpu", tracker_config=pysot_config)
+    assert SiamRPNTracker(model, replace(pysot_config, weights_format="mmtracking")).config.weights_format == \
+        "mmtracking"
+    with pytest.raises(ValueError, match="weights_format must be None or one of"):
+        replace(pysot_config, weights_format="pysot_v2")
+
+
+def test_safetensors_written_with_the_old_metadata_key_still_load(layouts, reference_state, tmp_path):
+    for weights_format in ("mmtracking", "pysot"):
+        path = tmp_path / f"old_{weights_format}.safetensors"
+        save_file({k: v.contiguous() for k, v in reference_state.items()}, str(path),
+                  metadata={"format": "pt", "convention": weights_format})  # before the key was renamed
+        _assert_loaded(path, reference_state, weights_format)
+    bad = tmp_path / "bad.safetensors"
+    save_file({k: v.contiguous() for k, v in reference_state.items()}, str(bad), metadata={"weights_format": "x"})
+    with pytest.raises(CheckpointError, match="unknown weights format 'x'"):
+        read_state_dict(bad)
 
 
 def test_convert_writes_safetensors_for_every_layout(layouts, reference_state, tmp_path, capsys):
     for name in ("training", "mmtracking"):
         out = tmp_path / f"{name}.safetensors"
         assert main(["convert", str(layouts[name]), str(out)]) == 0
-        convention = "mmtracking" if name == "mmtracking" else "pysot"
-        _assert_loaded(out, reference_state, convention)
-        assert read_state_dict(out)[1] == convention
+        weights_format = "mmtracking" if name == "mmtracking" else "pysot"
+        _assert_loaded(out, reference_state, weights_format)
+        assert read_state_dict(out)[1] == weights_format
     assert "wrote" in capsys.readouterr().out
 
 

@@ -11,7 +11,7 @@ RATIOS = (0.33, 0.5, 1, 2, 3)
 
 def test_anchor_shapes_pysot_and_mmtracking():
     assert geo.anchor_shapes(8, RATIOS, (8,)).tolist() == [[104, 32], [88, 40], [64, 64], [40, 80], [32, 96]]
-    mm = geo.anchor_shapes(8, RATIOS, (8,), convention="mmtracking")
+    mm = geo.anchor_shapes(8, RATIOS, (8,), weights_format="mmtracking")
     assert mm.tolist() == [[104, 32], [88, 40], [64, 64], [40, 88], [32, 104]]
     assert geo.anchor_shapes(8, RATIOS, (8,)).dtype == np.float32
 
@@ -172,9 +172,3 @@ def test_scale_ratio_penalty():
 def test_clip_box():
     assert geo.clip_box(-5, 700, 5, 1000, (480, 640)) == (0, 480, 10, 480)
     assert geo.clip_box(100.5, 50.5, 30.0, 20.0, (480, 640)) == (100.5, 50.5, 30.0, 20.0)
-
-
-def test_corner_center_conventions():
-    assert geo.corner_to_center(10, 20, 30, 40) == (24.5, 39.5)
-    assert geo.corner_to_center(10, 20, 30, 40, "mmtracking") == (25, 40)
-    assert geo.center_to_corner(25, 40, 30, 40) == (10, 20, 30, 40)

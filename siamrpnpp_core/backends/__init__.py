@@ -41,9 +41,19 @@ def as_engine(engine_or_model) -> Engine:
     return engine_or_model if isinstance(engine_or_model, Engine) else EagerEngine(engine_or_model)
 
 
-def build_engine(model: torch.nn.Module, backend: str = "auto", cuda_graphs: bool = False,
+def build_engine(model: torch.nn.Module, *, backend: str = "auto", cuda_graphs: bool = False,
                  cache_dir: str | None = None) -> Engine:
-    """An engine running ``model`` (eval mode, on its device and dtype) with the chosen backend."""
+    """An engine running ``model`` (eval mode, on its device and dtype) with the chosen backend.
+
+    Args:
+        model: a ``SiamRPN`` network (``build_model``), on the device and dtype to run on.
+        backend: one of ``BACKENDS``; ``"auto"`` is ``torch`` on CUDA, ``onnxruntime`` on the CPU.
+        cuda_graphs: replay the per-frame step as a CUDA graph (backend ``torch`` on CUDA only).
+        cache_dir: folder of the exported ONNX graphs (ONNX backends; default ``~/.cache/siamrpnpp/onnx``).
+
+    Returns:
+        The ``Engine``: ``template(z)`` once per target, ``search(kernels, x)`` per frame.
+    """
     device, _ = placement(model)
     name = resolve_backend(backend, device)
     if cuda_graphs and (name != "torch" or device.type != "cuda"):

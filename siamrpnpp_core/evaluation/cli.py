@@ -6,26 +6,34 @@ import argparse
 import json
 import logging
 import os
-from dataclasses import replace
 
-OPE_CONVENTIONS = ("pysot", "got10k", "lasot")
+from ..options import add_tracker_options, tracker_options
+from .metrics import NORM_PRECISION_FORMS, OPE_RULES
+from .region import INIT_RULES, OVERLAP_RULES
+
+DEFAULT_RULE = "pysot"  # the pysot toolkit's rules, which produced the published SiamRPN++ numbers
 
 
 def _dataset_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dataset", required=True,
-                   help="OTB100, UAV123, UAV20L, LaSOT, GOT-10k, TrackingNet, VOT2016-2019, VOT2018-LT")
+    from ..datasets import dataset_names
+    p.add_argument("--dataset", required=True, help=", ".join(dataset_names()) + " (aliases accepted)")
     p.add_argument("--root", required=True, help="the dataset's folder")
-    p.add_argument("--split", help="GOT-10k: val (default) or test; LaSOT: test (default) or all")
+    p.add_argument("--split", help="GOT-10k: val (default), test or train; LaSOT: test (default) or all")
     p.add_argument("--index", help="a pysot-style json index to read instead of the original layout")
     p.add_argument("--sequences", nargs="+", metavar="NAME", help="only these sequences")
 
 
-def _tracker_options(p: argparse.ArgumentParser) -> None:
-    from ..config import DEFAULT_PRESET, PRESETS
-    p.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS))
-    p.add_argument("--weights", help="pysot/mmtracking .pth or .safetensors (default as for `siamrpnpp track`)")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-    p.add_argument("--backend", default="auto", help="inference backend: auto | eager | torch | onnxruntime | openvino")
+def _rule_options(p: argparse.ArgumentParser, run: bool = False, score: bool = False) -> None:
+    """``--overlap``; for running ``--init``; for scoring ``--ope-rules`` (former name ``--convention``)."""
+    p.add_argument("--overlap", choices=OVERLAP_RULES, default=DEFAULT_RULE,
+                   help="VOT overlap rule: how a rectangle covers the pixel grid (pysot: w+1 columns; vot: w)")
+    if run:
+        p.add_argument("--init", choices=INIT_RULES, default=DEFAULT_RULE, dest="init_rule",
+                       help="initial box from a rectangle: pysot's (x+0.5, y+0.5, w, h) or exactly the ground truth")
+    if score:
+        p.add_argument("--ope-rules", choices=sorted(OPE_RULES), default=DEFAULT_RULE, help="one-pass scoring rules")
+        p.add_argument("--convention", choices=sorted(OPE_RULES), dest="ope_rules", default=argparse.SUPPRESS,
+                       help=argparse.SUPPRESS)
 
 
 def _parse_list(text: str) -> list[float]:
@@ -37,32 +45,28 @@ def _parse_list(text: str) -> list[float]:
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``eval`` and its subcommands ``run``, ``score``, ``search``, ``synth``."""
-    from .scoring import METRICS
     from ..synthetic import LAYOUTS
+    from .scoring import METRICS
+    from .search import PARAMETERS
     parser = subparsers.add_parser("eval", help="benchmarks: run, score, plot, hyperparameter search")
     sub = parser.add_subparsers(dest="eval_command", required=True)
 
     p = sub.add_parser("run", help="run a tracker over a dataset and write standard result files")
     _dataset_options(p)
-    _tracker_options(p)
+    add_tracker_options(p)
     p.add_argument("--results", help="folder of per-tracker result folders (default: results/<DATASET>)")
     p.add_argument("--tracker-name", help="result folder name (default: the weights' file name or the preset)")
-    p.add_argument("--hparams", help="named benchmark hyperparameters (see `siamrpnpp presets`)")
-    for name in ("penalty-k", "window-influence", "lr"):
-        p.add_argument(f"--{name}", type=float, help=f"override the preset's {name.replace('-', '_')}")
     p.add_argument("--overwrite", action="store_true", help="rerun sequences that already have results")
-    p.add_argument("--init", choices=("pysot", "exact"), default="pysot",
-                   help="initial box from a rectangle: pysot's (x+0.5, y+0.5, w, h) or exactly the ground truth")
-    p.add_argument("--overlap", choices=("pysot", "vot"), default="pysot", help="VOT failure test rasterisation")
+    _rule_options(p, run=True)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("score", help="score result files: print a table, write plots")
     _dataset_options(p)
     p.add_argument("--results", help="folder of per-tracker result folders (default: results/<DATASET>)")
     p.add_argument("--trackers", nargs="+", help="tracker folders to score (default: all)")
-    p.add_argument("--convention", choices=OPE_CONVENTIONS, default="pysot", help="OPE scoring rules")
-    p.add_argument("--norm-precision", choices=("pysot", "auc"), help="normalized precision form")
-    p.add_argument("--overlap", choices=("pysot", "vot"), default="pysot", help="VOT region rasterisation")
+    _rule_options(p, score=True)
+    p.add_argument("--norm-precision", choices=NORM_PRECISION_FORMS, dest="norm_precision_form",
+                   help="normalized precision form (default: the OPE rules')")
     p.add_argument("--plots", help="folder for the PNG plots (default: reports/<DATASET>)")
     p.add_argument("--no-plots", action="store_true")
     p.add_argument("--json", help="also write all scores and curves to this json file")
@@ -70,16 +74,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
     p = sub.add_parser("search", help="search penalty_k, window_influence and lr on a dataset")
     _dataset_options(p)
-    _tracker_options(p)
+    add_tracker_options(p, hyperparameters=False)
     p.add_argument("--out", required=True, help="folder for the runs and search.csv (resumable)")
     p.add_argument("--metric", choices=sorted(METRICS), help="what to maximise (default: the protocol's main one)")
     p.add_argument("--random", type=int, metavar="N", help="draw N settings at random from LOW:HIGH ranges")
     p.add_argument("--seed", type=int, default=0, help="random search seed")
-    for name in ("penalty-k", "window-influence", "lr"):
-        p.add_argument(f"--{name}", help="grid: comma-separated values; random: LOW:HIGH (default: the preset's)")
+    for name in PARAMETERS:  # dest grid_*: lists to search, not the single overrides of `run`
+        p.add_argument(f"--{name.replace('_', '-')}", dest=f"grid_{name}",
+                       help="grid: comma-separated values; random: LOW:HIGH (default: the preset's or --hparams')")
     p.add_argument("--workers", type=int, default=2, help="parallel worker processes (one thread each)")
-    p.add_argument("--convention", choices=OPE_CONVENTIONS, default="pysot")
-    p.add_argument("--overlap", choices=("pysot", "vot"), default="pysot")
+    _rule_options(p, run=True, score=True)
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("synth", help="generate the small synthetic benchmark")
@@ -95,28 +99,23 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def _load(args):
-    from .datasets import load_dataset
+    from ..datasets import load_dataset
     dataset = load_dataset(args.dataset, args.root, split=args.split, index=args.index)
     return dataset.subset(args.sequences) if args.sequences else dataset
 
 
 def cmd_run(args) -> int:
-    from .. import build_tracker, get_preset
-    from ..config import with_hyperparameters
     from .runner import run_dataset
     dataset = _load(args)
-    config = get_preset(args.preset).tracker
-    if args.hparams:
-        config = with_hyperparameters(config, args.hparams)
-    overrides = {k: getattr(args, k) for k in ("penalty_k", "window_influence", "lr") if getattr(args, k) is not None}
-    config = replace(config, **overrides)
+    options = tracker_options(args)
+    tracker = options.build()
+    config = tracker.config
     if dataset.protocol == "vot-lt" and not config.long_term:
         logging.warning("%s is a long-term benchmark but preset %s is not a long-term tracker", dataset.name,
                         args.preset)
     name = args.tracker_name or (os.path.splitext(os.path.basename(args.weights))[0] if args.weights else args.preset)
     results = args.results or os.path.join("results", dataset.name)
-    tracker = build_tracker(args.preset, args.weights, args.device, tracker_config=config, backend=args.backend)
-    ran = run_dataset(tracker, dataset, results, name, overwrite=args.overwrite, init_convention=args.init,
+    ran = run_dataset(tracker, dataset, results, name, overwrite=args.overwrite, init_rule=args.init_rule,
                       overlap=args.overlap)
     print(f"{name}: ran {len(ran)} of {len(dataset)} sequences of {dataset.name} "
           f"(k={config.penalty_k} wi={config.window_influence} lr={config.lr}); results in "
@@ -133,14 +132,14 @@ def cmd_score(args) -> int:
     trackers = args.trackers or list_trackers(results)
     if not trackers:
         raise ValueError(f"no tracker result folders in {results}")
-    options = ScoreOptions(args.convention, args.norm_precision, args.overlap)
+    options = ScoreOptions(args.ope_rules, args.norm_precision_form, args.overlap)
     scores = [score_tracker(dataset, results, t, options) for t in trackers]
     print(f"{dataset.name}: {len(dataset)} sequences, {dataset.protocol} protocol, "
-          f"conventions: ope={args.convention} overlap={args.overlap}")
+          f"rules: ope={args.ope_rules} overlap={args.overlap}")
     print(format_table(scores))
     if not args.no_plots:
         out = args.plots or os.path.join("reports", dataset.name)
-        norm = dataset.name in ("LaSOT", "TrackingNet") or args.norm_precision is not None
+        norm = dataset.name in ("LaSOT", "TrackingNet") or args.norm_precision_form is not None
         for path in plot_scores(scores, out, dataset.name, norm):
             print(f"wrote {path}")
     if args.json:
@@ -162,22 +161,21 @@ def _values(text, default, random_mode):
 
 
 def cmd_search(args) -> int:
-    from .. import get_preset
-    from .search import SearchJob, best_row, grid_settings, random_settings, search
-    from .scoring import DEFAULT_METRIC
-    from .datasets import load_dataset
-    base = get_preset(args.preset).tracker
+    from ..datasets import load_dataset
+    from .scoring import DEFAULT_METRIC, METRICS
+    from .search import PARAMETERS, SearchJob, best_row, grid_settings, random_settings, search
+    options = tracker_options(args)
+    base = options.config()
     random_mode = args.random is not None
-    values = {p: _values(getattr(args, p), getattr(base, p), random_mode)
-              for p in ("penalty_k", "window_influence", "lr")}
+    values = {p: _values(getattr(args, f"grid_{p}"), getattr(base, p), random_mode) for p in PARAMETERS}
     settings = (random_settings(args.random, values, args.seed) if random_mode
                 else grid_settings(values["penalty_k"], values["window_influence"], values["lr"]))
     protocol = load_dataset(args.dataset, args.root, split=args.split, index=args.index).protocol
     metric = args.metric or DEFAULT_METRIC[protocol]
-    job = SearchJob(args.dataset, args.root, args.out, metric, args.preset, args.weights, args.device, args.split,
-                    tuple(args.sequences or ()), args.convention, args.overlap)
+    job = SearchJob(args.dataset, args.root, args.out, metric, tracker=options, split=args.split, index=args.index,
+                    sequences=tuple(args.sequences or ()), ope_rules=args.ope_rules, overlap=args.overlap,
+                    init_rule=args.init_rule)
     rows = search(job, settings, args.workers)
-    from .scoring import METRICS
     rows = sorted(rows, key=lambda r: r[metric], reverse=METRICS[metric][1])
     print(f"{'penalty_k':>10} {'window_inf':>10} {'lr':>8} {metric:>12} {'seconds':>8}")
     for r in rows:

@@ -1,14 +1,16 @@
 """One-pass evaluation (OPE) and GOT-10k metrics: IoU, centre errors, success/precision curves, AO/SR.
 
 Boxes are ``(x, y, w, h)`` arrays of shape ``(N, 4)``. The reference toolkits disagree on a few
-details; each way is a named :class:`OPEConvention` (``pysot`` is the default: the paper's and the
-pysot model zoo's numbers were computed with it). See ``CONVENTIONS`` and the README section.
+details; each way is a named set of :class:`OPERules` (``pysot`` is the default: the paper's and the
+pysot model zoo's numbers were computed with it). See ``OPE_RULES`` and the README section.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+
+from .. import boxes
 
 EPS = np.finfo(float).eps
 PRECISION_AT = 20  # pixels
@@ -18,8 +20,8 @@ NORM_PRECISION_FORMS = ("pysot", "auc")
 
 
 @dataclass(frozen=True)
-class OPEConvention:
-    """How one toolkit turns a sequence of predicted and ground-truth boxes into curves.
+class OPERules:
+    """One-pass scoring rules: how one toolkit turns a sequence of predicted and ground-truth boxes into curves.
 
     first_frame: ``"as_written"`` scores the stored frame-0 box; ``"groundtruth"`` replaces it by the
         ground truth first.
@@ -32,7 +34,7 @@ class OPEConvention:
     iou_eps: added to the IoU denominator (got10k adds float eps).
     success_thresholds: the 21 overlap thresholds (pysot builds them with ``arange``, got10k with
         ``linspace``; they differ in the last bits).
-    norm_precision: ``"pysot"``: ``|(c_p - c_g) / (w_g, h_g)|`` thresholds 0..0.5, value at 0.20;
+    norm_precision_form: ``"pysot"``: ``|(c_p - c_g) / (w_g, h_g)|`` thresholds 0..0.5, value at 0.20;
         ``"auc"``: divided by ``max(1, w_g or h_g)`` and averaged over the 51 thresholds (got10k, TrackingNet).
     """
 
@@ -43,29 +45,29 @@ class OPEConvention:
     hold_invalid_predictions: bool = False
     iou_eps: float = 0.0
     success_thresholds: tuple[float, ...] = tuple(np.arange(0, 1.05, 0.05))
-    norm_precision: str = "pysot"
+    norm_precision_form: str = "pysot"
 
 
-CONVENTIONS: dict[str, OPEConvention] = {
-    c.name: c
-    for c in (
-        OPEConvention("pysot"),
-        OPEConvention("got10k", first_frame="groundtruth", invalid_gt="drop", invisible="ignore",
-                      iou_eps=EPS, success_thresholds=tuple(np.linspace(0, 1, 21)), norm_precision="auc"),
-        OPEConvention("lasot", first_frame="groundtruth", hold_invalid_predictions=True,
-                      success_thresholds=tuple(np.linspace(0, 1, 21))),
+OPE_RULES: dict[str, OPERules] = {
+    r.name: r
+    for r in (
+        OPERules("pysot"),
+        OPERules("got10k", first_frame="groundtruth", invalid_gt="drop", invisible="ignore",
+                 iou_eps=EPS, success_thresholds=tuple(np.linspace(0, 1, 21)), norm_precision_form="auc"),
+        OPERules("lasot", first_frame="groundtruth", hold_invalid_predictions=True,
+                 success_thresholds=tuple(np.linspace(0, 1, 21))),
     )
 }
 
 
-def get_convention(name: str | OPEConvention) -> OPEConvention:
-    """The named OPE convention (an ``OPEConvention`` passes through)."""
-    if isinstance(name, OPEConvention):
+def get_ope_rules(name: str | OPERules) -> OPERules:
+    """The named one-pass scoring rules (an ``OPERules`` passes through)."""
+    if isinstance(name, OPERules):
         return name
     try:
-        return CONVENTIONS[name]
+        return OPE_RULES[name]
     except KeyError:
-        raise ValueError(f"unknown OPE convention {name!r}; available: {', '.join(CONVENTIONS)}") from None
+        raise ValueError(f"unknown OPE rules {name!r}; available: {', '.join(OPE_RULES)}") from None
 
 
 def as_boxes(boxes, what: str = "boxes") -> np.ndarray:
@@ -94,25 +96,21 @@ def iou(a, b, bound=None, eps: float = 0.0) -> np.ndarray:
     """Per-row intersection over union of two ``(N, 4)`` box arrays, clipped to [0, 1].
 
     ``inter / (w1*h1 + w2*h2 - inter + eps)`` with no +1 on sizes; ``bound = (width, height)`` first
-    limits both boxes to the image (GOT-10k, see :func:`clip_to_image`). NaN inputs give NaN. Inputs are never modified.
+    limits both boxes to the image (GOT-10k, see :func:`clip_to_image`). NaN inputs give NaN. Inputs are never
+    modified. The arithmetic is :func:`siamrpnpp_core.boxes.iou`'s.
     """
     a, b = as_boxes(a), as_boxes(b)
     if a.shape != b.shape:
         raise ValueError(f"box arrays differ in shape: {a.shape} vs {b.shape}")
     if bound is not None:
         a, b = clip_to_image(a, bound), clip_to_image(b, bound)
-    iw = np.maximum(np.minimum(a[:, 0] + a[:, 2], b[:, 0] + b[:, 2]) - np.maximum(a[:, 0], b[:, 0]), 0)
-    ih = np.maximum(np.minimum(a[:, 1] + a[:, 3], b[:, 1] + b[:, 3]) - np.maximum(a[:, 1], b[:, 1]), 0)
-    inter = iw * ih
-    union = a[:, 2] * a[:, 3] + b[:, 2] * b[:, 3] - inter
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.clip(inter / (union + eps), 0.0, 1.0)
+    return boxes.iou(a, b, fmt="xywh", eps=eps)
 
 
-def centers(boxes) -> np.ndarray:
-    """Box centres ``(x + (w-1)/2, y + (h-1)/2)`` (the rule of every toolkit)."""
-    b = as_boxes(boxes)
-    return b[:, :2] + (b[:, 2:] - 1) / 2
+def centers(xywh) -> np.ndarray:
+    """Box centres ``(x + (w-1)/2, y + (h-1)/2)``: the ``pixel`` rule of every toolkit."""
+    b = as_boxes(xywh)
+    return np.stack(boxes.xywh_centre(b[:, 0], b[:, 1], b[:, 2], b[:, 3], "pixel"), axis=1)
 
 
 def center_error(a, b) -> np.ndarray:
@@ -172,40 +170,41 @@ def hold_invalid(pred: np.ndarray) -> np.ndarray:
     return pred
 
 
-def ope_curves(pred, gt, visible=None, convention: str | OPEConvention = "pysot",
+def ope_curves(pred, gt, visible=None, rules: str | OPERules = "pysot",
                norm_form: str | None = None) -> SequenceCurves:
-    """Curves of one sequence under ``convention``; ``visible`` (bool per frame) flags present targets.
+    """Curves of one sequence under the OPE ``rules``; ``visible`` (bool per frame) flags present targets;
+    ``norm_form`` (``NORM_PRECISION_FORMS``) overrides the rules' normalised-precision form.
 
     ``pred`` must have one row per ground-truth row (frame 0 included).
     """
-    conv = get_convention(convention)
-    form = norm_form or conv.norm_precision
+    r = get_ope_rules(rules)
+    form = norm_form or r.norm_precision_form
     pred, gt = as_boxes(pred, "predictions"), as_boxes(gt, "ground truth")
     if len(pred) != len(gt):
         raise ValueError(f"{len(pred)} predicted boxes for {len(gt)} ground-truth frames")
-    if conv.first_frame == "groundtruth":
+    if r.first_frame == "groundtruth":
         pred[0] = gt[0]
-    if conv.hold_invalid_predictions:
+    if r.hold_invalid_predictions:
         pred = hold_invalid(pred)
     n = len(gt)
-    if visible is not None and conv.invisible == "drop_keep_n":
+    if visible is not None and r.invisible == "drop_keep_n":
         keep = np.asarray(visible, bool)
         if keep.shape != (n,):
             raise ValueError(f"visibility flags have shape {keep.shape}, expected ({n},)")
         pred, gt = pred[keep], gt[keep]
-    if conv.invalid_gt == "drop":
+    if r.invalid_gt == "drop":
         keep = ~np.isnan(gt).any(axis=1)
         pred, gt = pred[keep], gt[keep]
         n = len(gt)
-    thresholds = np.asarray(conv.success_thresholds)
+    thresholds = np.asarray(r.success_thresholds)
     norm_thr = norm_precision_thresholds(form)
     if n == 0:
         nan = np.full(len(thresholds), np.nan), np.full(51, np.nan), np.full(51, np.nan)
         return SequenceCurves(*nan, n_frames=0)
-    if conv.invalid_gt == "fail":
-        return _curves_fail_invalid(pred, gt, n, thresholds, norm_thr, form, conv.iou_eps)
+    if r.invalid_gt == "fail":
+        return _curves_fail_invalid(pred, gt, n, thresholds, norm_thr, form, r.iou_eps)
     return SequenceCurves(
-        rate_above(iou(pred, gt, eps=conv.iou_eps), thresholds, n),
+        rate_above(iou(pred, gt, eps=r.iou_eps), thresholds, n),
         rate_within(center_error(pred, gt), PRECISION_THRESHOLDS, n),
         rate_within(normalized_center_error(pred, gt, form), norm_thr, n),
         n,

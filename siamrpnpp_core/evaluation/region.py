@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-OVERLAP_CONVENTIONS = ("pysot", "vot")
+OVERLAP_RULES = ("pysot", "vot")  # rectangle to pixel grid
+INIT_RULES = ("pysot", "exact")  # ground-truth rectangle to initial box
 
 
 def as_region(values) -> np.ndarray:
@@ -26,17 +27,17 @@ def as_region(values) -> np.ndarray:
     return arr
 
 
-def to_polygon(region, convention: str = "pysot") -> np.ndarray:
-    """``(K, 2)`` float32 vertices of a rectangle or polygon under the overlap convention."""
+def to_polygon(region, rule: str = "pysot") -> np.ndarray:
+    """``(K, 2)`` float32 vertices of a rectangle or polygon under the overlap ``rule``."""
     r = as_region(region)
     if r.size == 8:
         return r.reshape(4, 2).astype(np.float32)
     if r.size != 4:
         raise ValueError("a special code has no polygon")
-    if convention not in OVERLAP_CONVENTIONS:
-        raise ValueError(f"overlap convention must be one of {OVERLAP_CONVENTIONS}, got {convention!r}")
+    if rule not in OVERLAP_RULES:
+        raise ValueError(f"overlap rule must be one of {OVERLAP_RULES}, got {rule!r}")
     x, y, w, h = r
-    x2, y2 = (x + w, y + h) if convention == "pysot" else (x + w - 1, y + h - 1)
+    x2, y2 = (x + w, y + h) if rule == "pysot" else (x + w - 1, y + h - 1)
     return np.array([[x, y], [x2, y], [x2, y2], [x, y2]], dtype=np.float32)
 
 
@@ -94,7 +95,7 @@ def rasterize(poly: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.cumsum(mask, axis=1)[:, :width] > 0
 
 
-def vot_overlap(a, b, bounds=None, convention: str = "pysot") -> float:
+def vot_overlap(a, b, bounds=None, rule: str = "pysot") -> float:
     """Pixel-count IoU of two regions; NaN if either is a special code.
 
     Follows VOT's region library: zero when the rounded boxes of the two regions share no area
@@ -103,7 +104,7 @@ def vot_overlap(a, b, bounds=None, convention: str = "pysot") -> float:
     ra, rb = as_region(a), as_region(b)
     if ra.size == 1 or rb.size == 1 or np.isnan(ra).any() or np.isnan(rb).any():
         return float("nan")
-    pa, pb = to_polygon(ra, convention), to_polygon(rb, convention)
+    pa, pb = to_polygon(ra, rule), to_polygon(rb, rule)
     la, ta, rta, ba = _rounded_bounds(pa, bounds)
     lb, tb, rtb, bb = _rounded_bounds(pb, bounds)
     area_a, area_b = np.float64((rta - la) * (ba - ta)), np.float64((rtb - lb) * (bb - tb))
@@ -123,15 +124,15 @@ def vot_overlap(a, b, bounds=None, convention: str = "pysot") -> float:
     return both / union if union else float("nan")
 
 
-def vot_overlaps(pred, gt, bounds=None, convention: str = "pysot") -> np.ndarray:
+def vot_overlaps(pred, gt, bounds=None, rule: str = "pysot") -> np.ndarray:
     """Per-frame :func:`vot_overlap` of two region sequences (codes give NaN)."""
     if len(pred) != len(gt):
         n = min(len(pred), len(gt))
         pred, gt = pred[:n], gt[:n]
-    return np.array([vot_overlap(p, g, bounds, convention) for p, g in zip(pred, gt)], dtype=float)
+    return np.array([vot_overlap(p, g, bounds, rule) for p, g in zip(pred, gt)], dtype=float)
 
 
-def axis_aligned_box(region, convention: str = "pysot") -> tuple[float, float, float, float]:
+def axis_aligned_box(region, rule: str = "pysot") -> tuple[float, float, float, float]:
     """The ``(x, y, w, h)`` a tracker is initialised with from a ground-truth region.
 
     8 numbers (VOT rule): centre = mean of the corners; ``A1 = |p1-p2| * |p2-p3|``, ``A2`` = area of
@@ -142,7 +143,9 @@ def axis_aligned_box(region, convention: str = "pysot") -> tuple[float, float, f
     """
     r = as_region(region)
     if r.size == 4:
-        if convention == "exact":
+        if rule not in INIT_RULES:
+            raise ValueError(f"initial-box rule must be one of {INIT_RULES}, got {rule!r}")
+        if rule == "exact":
             return tuple(float(v) for v in r)
         x, y, w, h = r
         return float(x + 0.5), float(y + 0.5), float(w), float(h)

@@ -17,7 +17,8 @@ import re
 import numpy as np
 
 from ..atomic import atomic_write
-from .datasets import DatasetError, parse_number_lines
+from ..datasets import DatasetError
+from ..datasets.files import parse_number_lines
 
 
 def format_row(values) -> str:

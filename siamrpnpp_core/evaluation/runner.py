@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from .datasets import Dataset, DatasetError, Sequence
+from ..datasets import Dataset, DatasetError, Sequence
 from .region import axis_aligned_box, vot_overlap
 from .results import is_done, result_paths, write_boxes, write_values
 from .vot_metrics import SKIPPING, overlap_bounds
@@ -43,7 +43,7 @@ def _timed(fn, *args):
     return out, time.perf_counter() - start
 
 
-def run_one_pass(tracker, seq: Sequence, init_convention: str = "pysot", progress: bool = False,
+def run_one_pass(tracker, seq: Sequence, init_rule: str = "pysot", progress: bool = False,
                  long_term: bool = False) -> SequenceRun:
     """Initialise on frame 0's ground truth, then track every later frame.
 
@@ -52,7 +52,7 @@ def run_one_pass(tracker, seq: Sequence, init_convention: str = "pysot", progres
     run = SequenceRun()
     for index, frame in _frames(seq, progress):
         if index == 0:
-            box = axis_aligned_box(seq.groundtruth[0], init_convention)
+            box = axis_aligned_box(seq.groundtruth[0], init_rule)
             _, seconds = _timed(tracker.init, frame, box)
             run.entries.append([1] if long_term else list(box))
             run.scores.append(None)
@@ -64,7 +64,7 @@ def run_one_pass(tracker, seq: Sequence, init_convention: str = "pysot", progres
     return run
 
 
-def run_reset_based(tracker, seq: Sequence, init_convention: str = "pysot", overlap: str = "pysot",
+def run_reset_based(tracker, seq: Sequence, init_rule: str = "pysot", overlap: str = "pysot",
                     skipping: int = SKIPPING, progress: bool = False) -> SequenceRun:
     """VOT supervised run: ``1`` at each (re)initialisation, ``2`` when the overlap with the ground
     truth drops to 0, ``0`` for the frames skipped before re-initialising ``skipping`` frames later."""
@@ -85,7 +85,7 @@ def run_reset_based(tracker, seq: Sequence, init_convention: str = "pysot", over
                 run.entries.append([0])
                 run.times.append(0.0)
                 continue
-            _, seconds = _timed(tracker.init, frame, axis_aligned_box(gt, init_convention))
+            _, seconds = _timed(tracker.init, frame, axis_aligned_box(gt, init_rule))
             run.entries.append([1])
         else:
             result, seconds = _timed(tracker.track, frame)
@@ -117,7 +117,7 @@ def write_run(protocol: str, tracker_dir: str, seq: str, run: SequenceRun) -> No
 
 
 def run_dataset(tracker, dataset: Dataset, results_dir: str, tracker_name: str, sequences=None,
-                overwrite: bool = False, progress: bool = True, init_convention: str = "pysot",
+                overwrite: bool = False, progress: bool = True, init_rule: str = "pysot",
                 overlap: str = "pysot") -> list[str]:
     """Track every sequence (or ``sequences``) of ``dataset``; returns the names actually run.
 
@@ -131,7 +131,7 @@ def run_dataset(tracker, dataset: Dataset, results_dir: str, tracker_name: str, 
     todo = [n for n in names if overwrite or not is_done(dataset.protocol, tracker_dir, n)]
     if len(todo) < len(names):
         log.info("%s: %d of %d sequences already done, skipped", tracker_name, len(names) - len(todo), len(names))
-    options = {"init_convention": init_convention, "overlap": overlap, "progress": progress}
+    options = {"init_rule": init_rule, "overlap": overlap, "progress": progress}
     for name in tqdm(todo, desc=f"{tracker_name} on {dataset.name}", unit="seq", disable=not progress or None):
         seq = dataset[name]
         try:

@@ -1,4 +1,4 @@
-"""Score a tracker's result files against a dataset, under the dataset's protocol and a named convention."""
+"""Score a tracker's result files against a dataset, under the dataset's protocol and named scoring rules."""
 from __future__ import annotations
 
 import os
@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import metrics, vot_metrics
-from .datasets import Dataset, DatasetError
-from .region import vot_overlaps
+from ..datasets import Dataset, DatasetError
+from .region import OVERLAP_RULES, vot_overlaps
 from .results import read_boxes, read_regions, read_values, repetitions, result_paths
 
 # metric name -> (protocols it exists for, higher is better)
@@ -23,12 +23,21 @@ DEFAULT_METRIC = {"ope": "success", "got10k": "ao", "vot": "eao", "vot-lt": "f_s
 
 @dataclass(frozen=True)
 class ScoreOptions:
-    """Conventions: ``ope`` (pysot | got10k | lasot), ``norm_precision`` (pysot | auc, default: the
-    convention's), ``overlap`` (VOT rasterisation: pysot | vot)."""
+    """Where the toolkits differ: ``ope_rules`` (``metrics.OPE_RULES``: pysot | got10k | lasot),
+    ``norm_precision_form`` (``metrics.NORM_PRECISION_FORMS``: pysot | auc; default: the OPE rules'),
+    ``overlap`` (VOT rasterisation, ``region.OVERLAP_RULES``: pysot | vot)."""
 
-    ope: str = "pysot"
-    norm_precision: str | None = None
+    ope_rules: str = "pysot"
+    norm_precision_form: str | None = None
     overlap: str = "pysot"
+
+    def __post_init__(self) -> None:
+        metrics.get_ope_rules(self.ope_rules)
+        if self.norm_precision_form not in (None, *metrics.NORM_PRECISION_FORMS):
+            raise ValueError(f"normalized precision form must be one of {metrics.NORM_PRECISION_FORMS}, "
+                             f"got {self.norm_precision_form!r}")
+        if self.overlap not in OVERLAP_RULES:
+            raise ValueError(f"overlap rule must be one of {OVERLAP_RULES}, got {self.overlap!r}")
 
 
 def check_metric(metric: str, protocol: str) -> str:
@@ -63,8 +72,8 @@ def score_tracker(dataset: Dataset, results_dir: str, tracker: str, options: Sco
 
 
 def _score_ope(dataset, tracker_dir, tracker, options):
-    conv = metrics.get_convention(options.ope)
-    form = options.norm_precision or conv.norm_precision
+    rules = metrics.get_ope_rules(options.ope_rules)
+    form = options.norm_precision_form or rules.norm_precision_form
     curves, per_seq = [], {}
     for seq in dataset:
         path = result_paths("ope", tracker_dir, seq.name)["boxes"]
@@ -72,7 +81,7 @@ def _score_ope(dataset, tracker_dir, tracker, options):
             raise _missing(tracker, seq.name, path)
         pred = read_boxes(path, f"tracker {tracker}, sequence {seq.name}")
         _check_length(tracker, seq.name, path, len(pred), len(seq.groundtruth))
-        c = metrics.ope_curves(pred, seq.groundtruth, seq.visible, conv, form)
+        c = metrics.ope_curves(pred, seq.groundtruth, seq.visible, rules, form)
         curves.append(c)
         per_seq[seq.name] = {"success": float(np.mean(c.success)), "precision": float(c.precision[20])}
     out = metrics.ope_summary(curves, form)
@@ -116,8 +125,8 @@ def _score_vot(dataset, tracker_dir, tracker, options):
                                                 options.overlap, seq.tags))
     out = vot_metrics.accuracy_robustness(results)
     phi = vot_metrics.expected_overlap_curve(*vot_metrics.eao_fragments(results))
-    out["eao"] = vot_metrics.eao(phi, dataset.eao_interval or vot_metrics.EAO_INTERVALS["VOT2018"])
-    out["eao_curve"], out["eao_interval"] = phi, dataset.eao_interval or vot_metrics.EAO_INTERVALS["VOT2018"]
+    out["eao"] = vot_metrics.eao(phi, dataset.eao_interval)  # the benchmark's, from the dataset table
+    out["eao_curve"], out["eao_interval"] = phi, dataset.eao_interval
     out["per_sequence"] = {r.name: {"failures": float(np.mean([len(f) for f in r.failures]))} for r in results}
     return out
 

@@ -1,8 +1,8 @@
 """Test-time hyperparameter search over penalty_k, window_influence and lr (grid or random).
 
 Each setting runs the tracker over the dataset into ``<out>/runs/<setting>/`` and is scored by a
-named metric; a worker process per core (``torch.set_num_threads(1)``) builds the network once and
-takes settings one by one. ``<out>/search.csv`` holds one row per finished setting: rerunning skips
+named metric; a worker process per core (``torch.set_num_threads(1)``) builds the network and its
+engine once, from the same tracker options as ``eval run``, and takes settings one by one. ``<out>/search.csv`` holds one row per finished setting: rerunning skips
 them (and finished sequences of an interrupted setting), so a search resumes where it stopped.
 """
 from __future__ import annotations
@@ -19,8 +19,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..config import DEFAULT_PRESET
 from ..atomic import atomic_write
+from ..options import TrackerOptions
 
 log = logging.getLogger(__name__)
 PARAMETERS = ("penalty_k", "window_influence", "lr")
@@ -40,19 +40,24 @@ class Setting:
 
 @dataclass(frozen=True)
 class SearchJob:
-    """Everything a worker needs (picklable): dataset, tracker build options, scoring."""
+    """Everything a worker needs (picklable): dataset, tracker options, the run's and the scoring's rules."""
 
     dataset: str
     root: str
     out_dir: str
     metric: str
-    preset: str = DEFAULT_PRESET
-    weights: str | None = None
-    device: str = "cpu"
+    tracker: TrackerOptions = TrackerOptions()
     split: str | None = None
+    index: str | None = None
     sequences: tuple[str, ...] = ()
-    ope_convention: str = "pysot"
+    ope_rules: str = "pysot"
     overlap: str = "pysot"
+    init_rule: str = "pysot"
+
+    def load_dataset(self):
+        from ..datasets import load_dataset
+        dataset = load_dataset(self.dataset, self.root, split=self.split, index=self.index)
+        return dataset.subset(self.sequences) if self.sequences else dataset
 
 
 def grid_settings(penalty_k, window_influence, lr) -> list[Setting]:
@@ -73,31 +78,28 @@ _WORKER: dict = {}
 
 
 def _init_worker(job: SearchJob) -> None:
-    """Per process: one thread, one network and the dataset, reused for every setting."""
+    """Per process: one thread, one engine (network, weights, device, backend) and the dataset, reused
+    for every setting."""
     import torch
 
-    from .. import build_model
-    from .datasets import load_dataset
     torch.set_num_threads(1)
-    _WORKER["model"] = build_model(job.preset, job.weights, job.device)
-    dataset = load_dataset(job.dataset, job.root, split=job.split)
-    _WORKER["dataset"] = dataset.subset(job.sequences) if job.sequences else dataset
+    _WORKER["engine"] = job.tracker.build_engine()
+    _WORKER["dataset"] = job.load_dataset()
 
 
 def evaluate_setting(job: SearchJob, setting: Setting) -> dict:
     """Run and score one setting (in a worker, after :func:`_init_worker`)."""
-    from .. import SiamRPNTracker, get_preset
+    from ..tracker import SiamRPNTracker
     from .runner import run_dataset
     from .scoring import ScoreOptions, score_tracker
     start = time.perf_counter()
-    model, dataset = _WORKER["model"], _WORKER["dataset"]
-    config = get_preset(job.preset).tracker
-    config = replace(config, convention=getattr(model, "convention", config.convention),
-                     penalty_k=setting.penalty_k, window_influence=setting.window_influence, lr=setting.lr)
-    tracker = SiamRPNTracker(model, config)
+    engine, dataset = _WORKER["engine"], _WORKER["dataset"]
+    config = replace(job.tracker.config(), penalty_k=setting.penalty_k, window_influence=setting.window_influence,
+                     lr=setting.lr)
+    tracker = SiamRPNTracker(engine, config)
     runs = os.path.join(job.out_dir, "runs")
-    run_dataset(tracker, dataset, runs, setting.key, progress=False, overlap=job.overlap)
-    score = score_tracker(dataset, runs, setting.key, ScoreOptions(job.ope_convention, overlap=job.overlap))
+    run_dataset(tracker, dataset, runs, setting.key, progress=False, init_rule=job.init_rule, overlap=job.overlap)
+    score = score_tracker(dataset, runs, setting.key, ScoreOptions(job.ope_rules, overlap=job.overlap))
     return {"setting": setting.key, **{p: getattr(setting, p) for p in PARAMETERS},
             job.metric: score[job.metric], "seconds": round(time.perf_counter() - start, 1)}
 
@@ -134,12 +136,14 @@ def best_row(rows: list[dict], metric: str) -> dict:
 
 def search(job: SearchJob, settings: list[Setting], workers: int = 2) -> list[dict]:
     """Evaluate every setting not yet in ``<out_dir>/search.csv``; returns the whole table."""
-    from .datasets import load_dataset
-    from .scoring import check_metric
-    dataset = load_dataset(job.dataset, job.root, split=job.split)  # fail early on bad paths or names
-    check_metric(job.metric, dataset.protocol)
-    if job.sequences:
-        dataset.subset(job.sequences)
+    from ..backends import resolve_backend
+    from ..device import resolve_device
+    from .scoring import ScoreOptions, check_metric
+    # fail early, in this process, on bad paths, names, rules, devices and backends
+    check_metric(job.metric, job.load_dataset().protocol)
+    ScoreOptions(job.ope_rules, overlap=job.overlap)
+    job.tracker.config()
+    resolve_backend(job.tracker.backend, resolve_device(job.tracker.device))
     table_path = os.path.join(job.out_dir, "search.csv")
     rows = read_table(table_path)
     if rows and job.metric not in rows[0]:

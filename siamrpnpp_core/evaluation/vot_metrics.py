@@ -12,7 +12,6 @@ import numpy as np
 
 from .region import vot_overlaps
 
-EAO_INTERVALS = {"VOT2016": (108, 371), "VOT2017": (100, 356), "VOT2018": (100, 356), "VOT2019": (46, 291)}
 BURNIN = 10
 SKIPPING = 5
 
@@ -28,23 +27,23 @@ def failures(trajectory) -> list[int]:
     return [i for i, e in enumerate(trajectory) if code(e) == 2]
 
 
-def overlap_bounds(width: int, height: int, convention: str = "pysot", metric: str = "accuracy"):
+def overlap_bounds(width: int, height: int, rule: str = "pysot", metric: str = "accuracy"):
     """Grid limits for overlaps: pysot uses ``(W, H)`` for accuracy and the F-score but
-    ``(W-1, H-1)`` for EAO; the ``vot`` convention uses ``(W-1, H-1)`` (the pixel grid) everywhere."""
-    if convention == "pysot" and metric != "eao":
+    ``(W-1, H-1)`` for EAO; the ``vot`` rule uses ``(W-1, H-1)`` (the pixel grid) everywhere."""
+    if rule == "pysot" and metric != "eao":
         return (width, height)
     return (width - 1, height - 1)
 
 
 def burnin_overlaps(trajectory, groundtruth, bounds=None, burnin: int = BURNIN,
-                    convention: str = "pysot") -> np.ndarray:
+                    rule: str = "pysot") -> np.ndarray:
     """Per-frame overlaps with the ``burnin`` frames from each (re)initialisation set to NaN."""
     traj = list(trajectory)
     for i, entry in enumerate(trajectory):
         if code(entry) == 1:
             for j in range(i, min(i + burnin, len(traj))):
                 traj[j] = np.array([0.0])
-    return vot_overlaps(traj, groundtruth, bounds, convention)
+    return vot_overlaps(traj, groundtruth, bounds, rule)
 
 
 @dataclass
@@ -59,14 +58,14 @@ class VOTSequenceResult:
     tags: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def vot_sequence(name, trajectories, groundtruth, width, height, convention="pysot", tags=None):
+def vot_sequence(name, trajectories, groundtruth, width, height, rule="pysot", tags=None):
     """Overlaps and failures of all repetitions of one sequence."""
-    acc_b = overlap_bounds(width, height, convention, "accuracy")
-    eao_b = overlap_bounds(width, height, convention, "eao")
+    acc_b = overlap_bounds(width, height, rule, "accuracy")
+    eao_b = overlap_bounds(width, height, rule, "eao")
     return VOTSequenceResult(
         name, len(groundtruth),
-        [burnin_overlaps(t, groundtruth, acc_b, BURNIN, convention) for t in trajectories],
-        [vot_overlaps(list(t), groundtruth, eao_b, convention) for t in trajectories],
+        [burnin_overlaps(t, groundtruth, acc_b, BURNIN, rule) for t in trajectories],
+        [vot_overlaps(list(t), groundtruth, eao_b, rule) for t in trajectories],
         [failures(t) for t in trajectories],
         dict(tags or {}),
     )
@@ -135,7 +134,7 @@ def expected_overlap_curve(fragments: np.ndarray, weights: np.ndarray) -> np.nda
     return phi
 
 
-def eao(phi: np.ndarray, interval=EAO_INTERVALS["VOT2018"]) -> float:
+def eao(phi: np.ndarray, interval: tuple[int, int]) -> float:
     """Mean of Phi over sequence lengths ``interval = (low, high)`` (inclusive, 1-based)."""
     low, high = interval
     window = phi[low - 1: high]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..config import ModelConfig
+from ..config import PYSOT, WEIGHTS_FORMATS, ModelConfig
 from .alexnet import AlexNet, alexnet_channels
 from .resnet import ResNet50
 from .head import DepthwiseRPN, MultiRPN
@@ -28,12 +28,14 @@ class SiamRPN(nn.Module):
     """``template(z)`` gives the target's features once; ``track(zf, x)`` gives (cls, loc) per frame.
 
     cls is (B, 2A, S, S) with channels 0..A-1 background and A..2A-1 foreground; loc is (B, 4A, S, S)
-    holding dx, dy, dw, dh blocks of A channels each.
+    holding dx, dy, dw, dh blocks of A channels each. ``weights_format`` says whose conventions the
+    weights follow (``checkpoint.load_weights`` sets it; a new network is ``PYSOT``); the tracker adopts it.
     """
 
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
+        self.weights_format = PYSOT
         self.backbone, channels = build_backbone(config)
         if tuple(config.neck_in_channels) != channels:
             raise ValueError(f"{config.backbone} (width {config.width_mult}) gives {channels} channels, "
@@ -47,6 +49,16 @@ class SiamRPN(nn.Module):
             self.rpn_head = DepthwiseRPN(config.anchor_num, width, width)
         else:
             self.rpn_head = MultiRPN(config.anchor_num, config.head_channels, config.weighted_fusion)
+
+    @property
+    def weights_format(self) -> str:
+        return self._weights_format
+
+    @weights_format.setter
+    def weights_format(self, value: str) -> None:
+        if value not in WEIGHTS_FORMATS:
+            raise ValueError(f"weights_format must be one of {WEIGHTS_FORMATS}, got {value!r}")
+        self._weights_format = value
 
     def features(self, x: torch.Tensor):
         """Backbone (and neck) features of image crop(s): a list per level, or one tensor (AlexNet)."""

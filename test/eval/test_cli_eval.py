@@ -46,7 +46,7 @@ def test_score_matches_got10k_on_the_written_files(synth_run, capsys):
     tmp, root, results = synth_run
     out_json, plots = str(tmp / "scores.json"), str(tmp / "plots")
     assert main(["eval", "score", "--dataset", "LaSOT", "--root", root, "--results", results,
-                 "--convention", "got10k", "--json", out_json, "--plots", plots]) == 0
+                 "--ope-rules", "got10k", "--json", out_json, "--plots", plots]) == 0
     printed = capsys.readouterr().out
     assert "Success (AUC)" in printed and "r50" in printed
     [score] = json.load(open(out_json))

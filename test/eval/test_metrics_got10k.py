@@ -59,7 +59,7 @@ def test_otb_success_and_precision_curves_match_got10k(seed):
     pred[0] = gt[0]  # got10k's report overwrites frame 0 with the ground truth
     exp = otb_experiment()
     g_succ, g_prec = exp._calc_curves(*exp._calc_metrics(pred, gt))
-    ours = m.ope_curves(pred, gt, convention="got10k")
+    ours = m.ope_curves(pred, gt, rules="got10k")
     np.testing.assert_allclose(ours.success, g_succ, rtol=0, atol=TOL)
     np.testing.assert_allclose(ours.precision, g_prec, rtol=0, atol=TOL)
 
@@ -72,9 +72,9 @@ def test_got10k_convention_overwrites_frame_zero():
     fixed[0] = gt[0]
     exp = otb_experiment()
     g_succ, _ = exp._calc_curves(*exp._calc_metrics(fixed, gt))
-    np.testing.assert_allclose(m.ope_curves(pred, gt, convention="got10k").success, g_succ, atol=TOL)
+    np.testing.assert_allclose(m.ope_curves(pred, gt, rules="got10k").success, g_succ, atol=TOL)
     # pysot scores the frame-0 box as written: the bad box costs one frame at every threshold > its IoU
-    pysot = m.ope_curves(pred, gt, convention="pysot").success
+    pysot = m.ope_curves(pred, gt, rules="pysot").success
     assert pysot[1] == pytest.approx(g_succ[1] - 1 / 50, abs=TOL)
 
 
@@ -85,7 +85,7 @@ def test_uav123_nan_ground_truth_matches_got10k(seed):
     pred[0] = gt[0]
     exp = otb_experiment(ExperimentUAV123)
     g_succ, g_prec = exp._calc_curves(*exp._calc_metrics(pred, gt))
-    ours = m.ope_curves(pred, gt, convention="got10k")
+    ours = m.ope_curves(pred, gt, rules="got10k")
     assert ours.n_frames == 260
     np.testing.assert_allclose(ours.success, g_succ, rtol=0, atol=TOL)
     np.testing.assert_allclose(ours.precision, g_prec, rtol=0, atol=TOL)
@@ -101,7 +101,7 @@ def test_dataset_scores_match_got10k_report_formula():
         s, p = exp._calc_curves(*exp._calc_metrics(pred, gt))
         g_succ.append(s)
         g_prec.append(p)
-        curves.append(m.ope_curves(pred, gt, convention="got10k"))
+        curves.append(m.ope_curves(pred, gt, rules="got10k"))
     summary = m.ope_summary(curves)
     assert summary["success"] == pytest.approx(np.mean(np.mean(g_succ, axis=0)), abs=TOL)
     assert summary["precision"] == pytest.approx(np.mean(g_prec, axis=0)[20], abs=TOL)

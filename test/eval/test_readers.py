@@ -130,8 +130,8 @@ def test_got10k_val_and_test(tmp_path):
     gt = ds["GOT-10k_Test_000001"].groundtruth
     assert gt.shape == (4, 4) and gt[0].tolist() == [1, 2, 3, 4] and np.isnan(gt[1:]).all()
     assert load_dataset("GOT-10k", f"{root}/val").names == ["GOT-10k_Val_000001"]  # the split folder itself
-    with pytest.raises(ValueError, match="split must be"):
-        load_dataset("GOT-10k", root, split="train")
+    with pytest.raises(ValueError, match="split must be one of"):
+        load_dataset("GOT-10k", root, split="trainval")
 
 
 def test_trackingnet_numeric_frame_order(tmp_path):

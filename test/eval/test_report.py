@@ -34,7 +34,7 @@ def test_ope_table_is_sorted_and_plots_are_pngs(tmp_path):
 def test_eao_lt_and_got10k_plots(tmp_path):
     res = vot_metrics.VOTSequenceResult("a", 400, [np.full(400, .6)], [np.r_[np.nan, np.full(399, .6)]], [[]])
     phi = vot_metrics.expected_overlap_curve(*vot_metrics.eao_fragments([res]))
-    vot = {"tracker": "t", "protocol": "vot", "eao": vot_metrics.eao(phi), "eao_curve": phi,
+    vot = {"tracker": "t", "protocol": "vot", "eao": vot_metrics.eao(phi, (100, 356)), "eao_curve": phi,
            "eao_interval": (100, 356), "accuracy": .6, "robustness": 0.0, "lost_number": 0.0}
     assert vot["eao"] == pytest.approx(0.6)
     lt = {"tracker": "t", "protocol": "vot-lt",

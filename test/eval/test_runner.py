@@ -47,7 +47,7 @@ def test_exact_init_and_missing_results(tmp_path):
     ds = _otb(tmp_path / "otb", names=("Aa",))
     results = str(tmp_path / "results")
     tracker = scripted_for(ds)
-    run_dataset(tracker, ds, results, "t", progress=False, init_convention="exact")
+    run_dataset(tracker, ds, results, "t", progress=False, init_rule="exact")
     assert tracker.inits[0][2] == (10.0, 8.0, 20.0, 16.0)
     with pytest.raises(DatasetError, match=r"tracker nobody"):
         score_tracker(ds, results, "nobody")

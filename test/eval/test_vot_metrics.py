@@ -10,9 +10,9 @@ from siamrpnpp_core.evaluation.region import axis_aligned_box, rasterize, to_pol
 def test_overlap_rasterisation_rules():
     a, b = [0, 0, 10, 10], [5, 0, 10, 10]
     # pysot: 11x11 pixels each, 6 shared columns: 66 / (121 + 121 - 66)
-    assert vot_overlap(a, b, convention="pysot") == pytest.approx(0.375)
+    assert vot_overlap(a, b, rule="pysot") == pytest.approx(0.375)
     # official VOT: 10x10 each, 5 shared columns: 50 / 150
-    assert vot_overlap(a, b, convention="vot") == pytest.approx(1 / 3)
+    assert vot_overlap(a, b, rule="vot") == pytest.approx(1 / 3)
     assert vot_overlap(a, a) == 1.0
     assert vot_overlap(a, [10, 0, 10, 10]) == 0.0  # touching edges share no area
     assert np.isnan(vot_overlap([2], a)) and np.isnan(vot_overlap(a, [np.nan] * 4))
@@ -21,9 +21,9 @@ def test_overlap_rasterisation_rules():
 def test_overlap_with_image_bounds():
     a, b = [0, 0, 10, 10], [5, 0, 10, 10]
     # pysot bounds (W, H) = (12, 100): b keeps columns 5..12 (8): 66 / (121 + 88 - 66)
-    assert vot_overlap(a, b, bounds=(12, 100), convention="pysot") == pytest.approx(66 / 143)
+    assert vot_overlap(a, b, bounds=(12, 100), rule="pysot") == pytest.approx(66 / 143)
     # VOT rule on a 12-pixel-wide image, grid 0..11: b keeps columns 5..11 (7 of 10): 50 / (100 + 70 - 50)
-    assert vot_overlap(a, b, bounds=(11, 100), convention="vot") == pytest.approx(50 / 120)
+    assert vot_overlap(a, b, bounds=(11, 100), rule="vot") == pytest.approx(50 / 120)
     # a prediction entirely outside the image overlaps nothing
     assert vot_overlap([200, 0, 10, 10], [195, 0, 10, 10], bounds=(100, 100)) == 0.0
 
@@ -36,7 +36,7 @@ def test_polygon_rasterisation_diamond():
     square = [0, 0, 10, 0, 10, 10, 0, 10]
     assert rasterize(to_polygon(square), 11, 11).sum() == 121
     assert vot_overlap([5, 0, 10, 5, 5, 10, 0, 5], square) == pytest.approx(59 / 121)
-    assert vot_overlap(square, [0, 0, 10, 10], convention="pysot") == 1.0
+    assert vot_overlap(square, [0, 0, 10, 10], rule="pysot") == 1.0
 
 
 def test_initial_box_from_polygon_and_rectangle():

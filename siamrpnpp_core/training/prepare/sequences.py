@@ -1,41 +1,31 @@
-"""Readers shared by the single-object sequence formats (LaSOT, GOT-10k)."""
+"""Preparation jobs from single-target tracking datasets (LaSOT, GOT-10k) read by the shared dataset
+layer (:mod:`siamrpnpp_core.datasets`): its readers, file checks and bad-row policy (an error naming
+the file and line) apply unchanged."""
 from __future__ import annotations
 
-import os
-import re
+from collections.abc import Callable
 
 import numpy as np
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
+from ...boxes import xywh_to_xyxy
+from ...datasets import Dataset
+from .common import FrameJob, VideoJob
 
 
-def read_boxes(path: str) -> np.ndarray:
-    """``(N, 4)`` x, y, w, h from a comma/space/tab separated file; unparsable lines become zeros."""
-    rows = []
-    with open(path) as f:
-        for line in f:
-            parts = [p for p in re.split(r"[,\s]+", line.strip()) if p]
-            try:
-                values = [float(p) for p in parts[:4]]
-            except ValueError:
-                values = []
-            rows.append(values if len(values) == 4 and np.all(np.isfinite(values)) else [0, 0, 0, 0])
-    return np.asarray(rows, dtype=np.float64).reshape(-1, 4)
+def usable_frames(seq) -> np.ndarray:
+    """Indices of the frames with a visible target and a finite box of positive size."""
+    gt = seq.groundtruth
+    usable = np.isfinite(gt).all(axis=1) & (gt[:, 2] > 0) & (gt[:, 3] > 0)
+    if seq.visible is not None:
+        usable &= seq.visible
+    return np.flatnonzero(usable)
 
 
-def read_flags(path: str, count: int) -> np.ndarray:
-    """0/1 flags (comma or line separated); all zeros if the file is missing."""
-    flags = np.zeros(count, dtype=bool)
-    if os.path.isfile(path):
-        with open(path) as f:
-            values = [v for v in re.split(r"[,\s]+", f.read().strip()) if v]
-        n = min(len(values), count)
-        flags[:n] = [v not in ("0", "0.0") for v in values[:n]]
-    return flags
-
-
-def sequence_frames(folder: str) -> list[str]:
-    """Image files of a sequence folder in name order."""
-    if not os.path.isdir(folder):
-        return []
-    return [os.path.join(folder, n) for n in sorted(os.listdir(folder)) if n.lower().endswith(IMAGE_EXTENSIONS)]
+def dataset_jobs(dataset: Dataset, video_name: Callable[[str], str] = str) -> list[VideoJob]:
+    """One job per sequence (named ``video_name(sequence name)``), track ``"00"`` on its usable frames."""
+    jobs = []
+    for seq in dataset:
+        corners = xywh_to_xyxy(seq.groundtruth)
+        jobs.append(VideoJob(video_name(seq.name), [FrameJob(int(k), seq.frames[k], {"00": tuple(corners[k])})
+                                                     for k in usable_frames(seq)]))
+    return jobs
