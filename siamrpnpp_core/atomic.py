@@ -27,10 +27,13 @@ def _fsync_folder(folder: str) -> None:
 
 
 @contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[str]:
+def atomic_path(path: str | os.PathLike, durable: bool = True) -> Iterator[str]:
     """A fresh temporary name beside ``path`` for a writer that wants a file name (safetensors, ONNX).
 
-    When the block ends without error the file written there is fsynced and renamed onto ``path``.
+    When the block ends without error the file written there is renamed onto ``path``. ``durable``
+    (the default) fsyncs the file before and the folder after the rename, so the new file survives a
+    power cut; ``durable=False`` skips both (still whole files for readers and after a crash of the
+    process), for many small files that can be remade, such as prepared training crops.
     """
     path = os.path.abspath(os.fspath(path))
     folder = os.path.dirname(path)
@@ -39,8 +42,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     os.close(fd)
     try:
         yield tmp
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
+        if durable:
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -48,21 +52,22 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
         except FileNotFoundError:
             pass
         raise
-    _fsync_folder(folder)
+    if durable:
+        _fsync_folder(folder)
 
 
 @contextmanager
-def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[IO]:
+def atomic_open(path: str | os.PathLike, mode: str = "w", durable: bool = True, **kwargs) -> Iterator[IO]:
     """``open(path, mode)`` for writing, made atomic: ``with atomic_open(p, "wb") as f: torch.save(x, f)``."""
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_open writes whole files: mode must be 'w' or 'wb', got {mode!r}")
-    with atomic_path(path) as tmp:
+    with atomic_path(path, durable) as tmp:
         with open(tmp, mode, **kwargs) as f:
             yield f
             f.flush()
 
 
-def atomic_write(path: str | os.PathLike, data: str | bytes, **kwargs) -> None:
-    """Write ``data`` (text or bytes) to ``path`` atomically."""
-    with atomic_open(path, "wb" if isinstance(data, bytes) else "w", **kwargs) as f:
+def atomic_write(path: str | os.PathLike, data: str | bytes, durable: bool = True, **kwargs) -> None:
+    """Write ``data`` (text or bytes) to ``path`` atomically (``durable``: see :func:`atomic_path`)."""
+    with atomic_open(path, "wb" if isinstance(data, bytes) else "w", durable, **kwargs) as f:
         f.write(data)

@@ -53,3 +53,10 @@ def test_atomic_open_refuses_append():
     with pytest.raises(ValueError, match="whole files"):
         with atomic_open("x", "a"):
             pass
+
+
+def test_a_non_durable_write_is_still_whole_and_leaves_no_temporary(tmp_path):
+    path = tmp_path / "crop.jpg"
+    atomic_write(path, b"first", durable=False)
+    atomic_write(path, b"second", durable=False)
+    assert path.read_bytes() == b"second" and os.listdir(tmp_path) == ["crop.jpg"]

@@ -80,7 +80,7 @@ def _crop_video(args) -> tuple[str, dict, dict]:
                                              [cv2.IMWRITE_JPEG_QUALITY, quality])
                 if not encoded:
                     raise OSError(f"cannot encode the crop for {paths[track]}")
-                atomic_write(paths[track], data.tobytes())
+                atomic_write(paths[track], data.tobytes(), durable=False)  # remade if lost: no fsync per crop
             tracks.setdefault(track, {})[f"{frame.frame:06d}"] = [round(float(v), 2) for v in box]
             stats["crops"] += 1
     return job.name, tracks, stats
