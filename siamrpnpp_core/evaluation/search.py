@@ -2,8 +2,9 @@
 
 Each setting runs the tracker over the dataset into ``<out>/runs/<setting>/`` and is scored by a
 named metric; a worker process per core (``torch.set_num_threads(1)``) builds the network and its
-engine once, from the same tracker options as ``eval run``, and takes settings one by one. ``<out>/search.csv`` holds one row per finished setting: rerunning skips
-them (and finished sequences of an interrupted setting), so a search resumes where it stopped.
+engine once, from the same tracker options as ``eval run``, and takes settings one by one.
+``<out>/search.csv`` holds one row per finished setting: rerunning skips them (and finished sequences
+of an interrupted setting), so a search resumes where it stopped.
 """
 from __future__ import annotations
 

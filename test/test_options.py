@@ -1,0 +1,46 @@
+"""One set of tracker options for every command, and one function making the TrackerConfig."""
+import pytest
+
+from siamrpnpp_core import TrackerOptions, get_preset, tracker_config
+from siamrpnpp_core.cli import build_parser
+from siamrpnpp_core.options import tracker_options
+
+TRACKER_COMMANDS = (["track", "v.mp4", "--init", "1,2,3,4"], ["demo"],
+                    ["eval", "run", "--dataset", "OTB100", "--root", "r"],
+                    ["eval", "search", "--dataset", "OTB100", "--root", "r", "--out", "o"])
+
+
+def test_tracker_config_applies_preset_then_named_set_then_overrides():
+    assert tracker_config("siamrpn_r50_l234_dwxcorr_otb") == get_preset("siamrpn_r50_l234_dwxcorr_otb").tracker
+    config = tracker_config("siamrpn_alex_dwxcorr", "mmtracking_uav123", {"lr": 0.2, "long_term": True})
+    assert (config.penalty_k, config.window_influence, config.lr, config.long_term) == (0.1, 0.1, 0.2, True)
+    assert config.instance_size == 287  # the rest stays the preset's
+    with pytest.raises(ValueError, match="unknown tracker option.*penalty"):
+        tracker_config("siamrpn_alex_dwxcorr", overrides={"penalty": 0.1})
+    with pytest.raises(ValueError, match="unknown hyperparameter set"):
+        tracker_config("siamrpn_alex_dwxcorr", "mmtracking_otb")
+
+
+@pytest.mark.parametrize("command", TRACKER_COMMANDS)
+def test_every_tracker_command_reads_the_same_options(command):
+    args = build_parser().parse_args(command + ["--preset", "siamrpn_alex_dwxcorr", "--random-weights",
+                                                "--hparams", "pysot_otb", "--long-term", "--device", "cpu",
+                                                "--backend", "torch"])
+    assert tracker_options(args) == TrackerOptions(
+        preset="siamrpn_alex_dwxcorr", random_init=True, hparams="pysot_otb", overrides=(("long_term", True),),
+        device="cpu", backend="torch")
+
+
+@pytest.mark.parametrize("command", TRACKER_COMMANDS)
+@pytest.mark.parametrize("option", [["--backend", "tensorrt"], ["--hparams", "vot2018"], ["--preset", "r50"]])
+def test_bad_choices_are_refused_by_every_command(command, option, capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(command + option)
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_run_overrides_single_values_and_search_reads_lists():
+    run = build_parser().parse_args(TRACKER_COMMANDS[2] + ["--hparams", "pysot_vot", "--lr", "0.3"])
+    assert tracker_options(run).config().lr == 0.3 and tracker_options(run).config().penalty_k == 0.05
+    search = build_parser().parse_args(TRACKER_COMMANDS[3] + ["--lr", "0.3,0.4"])
+    assert search.grid_lr == "0.3,0.4" and tracker_options(search).overrides == ()
