@@ -32,14 +32,19 @@ def read_names(path: str) -> list[str]:
         return [line.strip() for line in f if line.strip()]
 
 
-def parse_number_lines(path: str, what: str) -> list[list[float]]:
-    """Rows of numbers separated by commas, tabs or spaces (``nan`` allowed); trailing blank lines ignored."""
+def text_lines(path: str) -> list[str]:
+    """The lines of a text file, trailing blank lines dropped."""
     with open(path) as f:
         lines = f.read().splitlines()
     while lines and not lines[-1].strip():
         lines.pop()
+    return lines
+
+
+def parse_number_lines(path: str, what: str) -> list[list[float]]:
+    """Rows of numbers separated by commas, tabs or spaces (``nan`` allowed); trailing blank lines ignored."""
     rows = []
-    for k, line in enumerate(lines, 1):
+    for k, line in enumerate(text_lines(path), 1):
         try:
             rows.append([float(p) for p in _SEPARATORS.split(line.strip()) if p])
         except ValueError:

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..atomic import atomic_write
 from ..datasets import DatasetError
-from ..datasets.files import parse_number_lines
+from ..datasets.files import parse_number_lines, text_lines
 
 
 def format_row(values) -> str:
@@ -102,12 +102,8 @@ def read_values(path: str, what: str = "result") -> np.ndarray:
     """Numbers one per line (or comma-separated repetitions: the first column); empty lines are NaN."""
     if not os.path.isfile(path):
         raise DatasetError(f"{what}: missing file {path}")
-    with open(path) as f:
-        lines = f.read().splitlines()
-    while lines and not lines[-1].strip():
-        lines.pop()
     out = []
-    for k, line in enumerate(lines, 1):
+    for k, line in enumerate(text_lines(path), 1):
         first = re.split(r"[,\s]+", line.strip())[0] if line.strip() else ""
         try:
             out.append(float(first) if first else np.nan)
