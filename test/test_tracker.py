@@ -1,6 +1,5 @@
 """The tracking algorithm: update rule, long-term search, lost state, bad input, frame formats."""
 import math
-from dataclasses import replace
 
 import cv2
 import numpy as np
