@@ -44,3 +44,10 @@ def test_run_overrides_single_values_and_search_reads_lists():
     assert tracker_options(run).config().lr == 0.3 and tracker_options(run).config().penalty_k == 0.05
     search = build_parser().parse_args(TRACKER_COMMANDS[3] + ["--lr", "0.3,0.4"])
     assert search.grid_lr == "0.3,0.4" and tracker_options(search).overrides == ()
+
+
+def test_former_option_names_still_work():
+    score = ["eval", "score", "--dataset", "OTB100", "--root", "r"]
+    assert build_parser().parse_args(score).ope_rules == "pysot"
+    assert build_parser().parse_args(score + ["--convention", "got10k"]).ope_rules == "got10k"
+    assert build_parser().parse_args(score + ["--ope-rules", "lasot"]).ope_rules == "lasot"
