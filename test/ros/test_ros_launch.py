@@ -12,12 +12,10 @@ import sys
 import threading
 import time
 import unittest
-from importlib import resources
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # ros_harness, when launch_test loads this file alone
 
-import cv2  # noqa: E402
 import pytest  # noqa: E402
 
 try:  # installed by `make ros` from the ROS tool wheels, or part of a ROS distribution
@@ -36,7 +34,8 @@ except ImportError as error:
                 "../shared/ros-wheels", allow_module_level=True)
 import rclpy  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
-from ros_harness import PRESET, RELIABLE, image_msg, stamp  # noqa: E402
+from ros_harness import DEMO_BOX as BOX  # noqa: E402
+from ros_harness import PRESET, RELIABLE, demo_frames, image_msg, stamp  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
 from siamrpnpp_msgs.srv import SetTarget  # noqa: E402
 from vision_msgs.msg import Detection2D  # noqa: E402
@@ -44,19 +43,6 @@ from vision_msgs.msg import Detection2D  # noqa: E402
 from siamrpnpp_core import SiamRPNTracker, build_model, get_preset  # noqa: E402
 
 NS = "/lt"
-BOX = (255.0, 119.0, 24.0, 42.0)  # the walking person of the demo clip (frame 0), at half size
-
-
-def demo_frames(count: int) -> list:
-    """The first ``count`` frames of the packaged real clip, at half size (320x240)."""
-    capture = cv2.VideoCapture(str(resources.files("siamrpnpp_core") / "data" / "demo.mp4"))
-    frames = []
-    while len(frames) < count:
-        ok, frame = capture.read()
-        assert ok, "cannot read siamrpnpp_core/data/demo.mp4"
-        frames.append(cv2.resize(frame, (320, 240), interpolation=cv2.INTER_AREA))
-    capture.release()
-    return frames
 
 
 @pytest.mark.launch_test
