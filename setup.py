@@ -11,7 +11,7 @@ setup(
     install_requires=[
         "torch==2.13.0",  # CPU build from the local wheel on our machines; pinned so pip never pulls CUDA wheels
         "numpy>=1.24",
-        "opencv-python-headless>=4.8",
+        "opencv-contrib-python-headless>=4.8",  # cv2 plus contrib: the CSRT/KCF/MIL trackers of benchmarks/vs_opencv.py
         "safetensors>=0.4",
         "tqdm>=4.60",
         "matplotlib>=3.5",  # evaluation plots
