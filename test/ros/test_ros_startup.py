@@ -31,3 +31,37 @@ def test_bad_start_up_parameters_stop_the_node(tmp_path, overrides, expected):
     assert code == 1 and expected in log, log
     if overrides.get("device") == "auto":
         assert "device auto: using cpu" in log
+
+
+def test_a_failed_configure_leaves_the_managed_node_running_unconfigured(tmp_path, ros_node):
+    """autostart false: configure with a missing CUDA device fails through the lifecycle service; the node
+    stays up, unconfigured, with the reason in its log, and configures once the parameter is fixed."""
+    import torch
+    from lifecycle_msgs.msg import State, Transition
+    from lifecycle_msgs.srv import ChangeState, GetState
+    from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+    from rcl_interfaces.srv import SetParameters
+    from ros_harness import wait_until
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device")
+    process = NodeProcess("/managed", tmp_path / "managed.log", device="cuda:0", autostart=False)
+    try:
+        def call(kind, name, request):
+            client = ros_node.create_client(kind, f"/managed/siamrpnpp_tracker/{name}")
+            wait_until(lambda: client.service_is_ready() or not process.alive(), 120, name)
+            assert process.alive(), process.log()
+            future = client.call_async(request)
+            wait_until(future.done, 120, f"the {name} response")
+            return future.result()
+
+        configure = ChangeState.Request(transition=Transition(id=Transition.TRANSITION_CONFIGURE))
+        assert not call(ChangeState, "change_state", configure).success
+        assert call(GetState, "get_state", GetState.Request()).current_state.id == State.PRIMARY_STATE_UNCONFIGURED
+        assert "configure failed: device 'cuda:0' requested" in process.log() and process.alive()
+        cpu = Parameter(name="device", value=ParameterValue(type=ParameterType.PARAMETER_STRING, string_value="cpu"))
+        assert call(SetParameters, "set_parameters", SetParameters.Request(parameters=[cpu])).results[0].successful
+        assert call(ChangeState, "change_state", configure).success
+        assert call(GetState, "get_state", GetState.Request()).current_state.id == State.PRIMARY_STATE_INACTIVE
+    finally:
+        assert process.stop() == 0, process.log()
