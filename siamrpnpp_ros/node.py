@@ -170,6 +170,16 @@ class TrackerNode(LifecycleNode):
         return super().on_configure(state)
 
     def on_activate(self, state) -> TransitionCallbackReturn:
+        try:
+            self._subscribe()
+        except Exception as error:  # noqa: BLE001 - e.g. an invalid qos_overrides value: report, stay inactive
+            self.failure = str(error)
+            self.get_logger().error(f"activate failed: {error}")
+            self._pause()
+            return TransitionCallbackReturn.FAILURE
+        return super().on_activate(state)
+
+    def _subscribe(self) -> None:
         cfg, inputs = self.config, MutuallyExclusiveCallbackGroup()
         self._image_topic = self.resolve_topic_name(cfg.image_topic)
         if cfg.image_transport == "compressed":
@@ -196,7 +206,6 @@ class TrackerNode(LifecycleNode):
         self._active = True
         self.get_logger().info(f"active: tracking {self._image_topic} ({cfg.image_transport}) -> "
                                f"{self.resolve_topic_name(cfg.output_topic)}")
-        return super().on_activate(state)
 
     def on_deactivate(self, state) -> TransitionCallbackReturn:
         self._pause()

@@ -13,6 +13,8 @@ from ros_harness import NodeProcess
     ({"image_transport": "theora"}, "cannot start: parameter image_transport must be one of raw, compressed"),
     ({"max_targets": 0}, "cannot start: parameter max_targets"),
     ({"preset": "siamrpn_tiny"}, "cannot start: unknown preset 'siamrpn_tiny'"),
+    ({"qos_overrides./startup/image.subscription.reliability": "fast"},
+     "cannot start: Unexpected QoS override for policy `reliability`: `fast`"),
     ({"device": "auto", "weights": "/nonexistent/model.pth"}, "cannot start: /nonexistent/model.pth: no such file"),
 ])
 def test_bad_start_up_parameters_stop_the_node(tmp_path, overrides, expected):
