@@ -131,6 +131,7 @@ class OpenCVRunner:
         self.factory = getattr(cv2, factory)
 
     def init(self, frame, box):
+        cv2.setRNGSeed(0)  # MIL samples at random: the same seed on every sequence makes runs repeatable
         self.tracker = self.factory()
         self.tracker.init(frame, tuple(int(round(v)) for v in box))
         self.last = tuple(float(v) for v in box)
