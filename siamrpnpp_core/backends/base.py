@@ -21,6 +21,7 @@ class Engine:
     """Runs the network. Inputs are float crops (N, 3, S, S) on ``device``/``dtype``."""
 
     name = "base"
+    precision = "fp32"  # arithmetic of the network (``precision.PRECISIONS`` less auto)
     model: torch.nn.Module  # the eager module the engine was built from (weights, config, convention)
     device: torch.device
     dtype: torch.dtype

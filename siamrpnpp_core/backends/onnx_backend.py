@@ -1,4 +1,5 @@
-"""CPU backends running the exported search graph: ONNX Runtime and OpenVINO (float32).
+"""CPU backends running the exported search graph: ONNX Runtime and OpenVINO (float32; bf16, int8: see
+``precision``).
 
 The per-frame search branch runs in the runtime. The template branch, run once per target, is computed
 by the PyTorch model the engine was built from, so the runtime holds no second copy of the backbone.
@@ -21,28 +22,44 @@ import torch
 
 from .base import Engine, Kernels, placement
 from ..model.inference import template_kernels
-from .onnx_export import cached_search_graph, export_onnx, kernel_names
+from .onnx_export import cached_search_graph, kernel_names
 
 log = logging.getLogger(__name__)
 
 
+def search_feed(kernels: Kernels, x: torch.Tensor) -> dict[str, np.ndarray]:
+    """The search graph's inputs: crops ``x`` and the per-level kernels, as arrays sharing their memory."""
+    return {"x": x.contiguous().numpy(),
+            **{name: k.contiguous().numpy() for name, k in zip(kernel_names(len(kernels)), kernels)}}
+
+
 class _OnnxEngine(Engine):
-    def __init__(self, model: torch.nn.Module, cache_dir=None):
+    def __init__(self, model: torch.nn.Module, cache_dir=None, precision: str = "fp32", calibration=None):
+        """``precision`` fp32, bf16 (OpenVINO) or int8 (the graph quantised on ``calibration``'s crops)."""
         self.device, self.dtype = placement(model)
         if self.device.type != "cpu" or self.dtype != torch.float32:
             raise ValueError(f"backend {self.name!r} needs a float32 model on the CPU")
         self.model = model
+        self.precision, self.calibration = precision, calibration
         self.threads = torch.get_num_threads()
         try:
-            self.graph_path: Path | None = cached_search_graph(model, cache_dir)
+            self.graph_path: Path | None = self._graph(cache_dir)
         except OSError as e:  # e.g. a read-only file system on a robot: still track, just export every start
             log.warning("cannot write the ONNX cache (%s); exporting for this run only (set XDG_CACHE_HOME to a "
                         "writable folder to start faster)", e)
             self.graph_path = None
             with tempfile.TemporaryDirectory(prefix="siamrpnpp-onnx-") as folder:
-                self._load(export_onnx(model, folder, template=False)[1], cache=None)
+                self._load(self._graph(folder), cache=None)
             return
         self._load(self.graph_path, cache=self.graph_path.parent)
+
+    def _graph(self, cache_dir) -> Path:
+        """The search graph of this precision, from the cache under ``cache_dir`` or written there."""
+        if self.precision == "int8":
+            from .calibration import quantized_search_graph
+            from .precision import cpu_flags
+            return quantized_search_graph(self.model, cache_dir, self.calibration, cpu_flags())
+        return cached_search_graph(self.model, cache_dir)
 
     def _load(self, graph: Path, cache: Path | None) -> None:
         """Prepare the runtime for ``graph``; keep what it compiles under ``cache`` (None: keep nothing)."""
@@ -57,9 +74,7 @@ class _OnnxEngine(Engine):
             return template_kernels(self.model, z)
 
     def search(self, kernels: Kernels, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        feed = {"x": x.contiguous().numpy(),
-                **{name: k.contiguous().numpy() for name, k in zip(kernel_names(len(kernels)), kernels)}}
-        cls, loc = self._run(feed)
+        cls, loc = self._run(search_feed(kernels, x))
         return torch.from_numpy(cls), torch.from_numpy(loc)
 
 
@@ -134,7 +149,8 @@ def cpu_tag() -> str:
 
 
 class OpenVinoEngine(_OnnxEngine):
-    """OpenVINO CPU plugin with float32 inference precision; one compiled model per input shape."""
+    """OpenVINO CPU plugin (float32, or bfloat16 by its inference precision hint); one compiled model per
+    input shape. int8 runs the quantised graph's int8 convolutions, the rest in float32."""
 
     name = "openvino"
 
@@ -152,7 +168,8 @@ class OpenVinoEngine(_OnnxEngine):
             shaped = self.graph.clone()
             shaped.reshape({name: list(array.shape) for name, array in feed.items()})
             compiled = self.core.compile_model(shaped, "CPU", {
-                "INFERENCE_PRECISION_HINT": "f32", "INFERENCE_NUM_THREADS": self.threads,
+                "INFERENCE_PRECISION_HINT": "bf16" if self.precision == "bf16" else "f32",
+                "INFERENCE_NUM_THREADS": self.threads,
                 "PERFORMANCE_HINT": "LATENCY"})
             self.requests[key] = compiled.create_infer_request()
         request = self.requests[key]
