@@ -134,13 +134,13 @@ def _search_inputs(preset: str):
     """The preset's model on the CPU (shipped or fixed-seed weights) and one exemplar and search crop."""
     import torch
 
-    from siamrpnpp_core import build_model, get_preset
+    from siamrpnpp_core import DEFAULT_PRESET, build_model, get_preset
 
     config = get_preset(preset).tracker
     generator = torch.Generator().manual_seed(0)
     z = torch.rand(1, 3, config.exemplar_size, config.exemplar_size, generator=generator) * 255
     x = torch.rand(1, 3, config.instance_size, config.instance_size, generator=generator) * 255
-    return build_model(preset, device="cpu"), z, x
+    return build_model(preset, random_init=preset != DEFAULT_PRESET, device="cpu"), z, x
 
 
 def step_onnxruntime(args) -> dict:

@@ -7,7 +7,7 @@ import torch
 from test_backends import WALKER, randomize_batchnorm
 from video_frames import read_frames
 
-from siamrpnpp_core import SiamRPNTracker, build_model, build_tracker, track_batch
+from siamrpnpp_core import SiamRPNTracker, build_model, build_tracker, get_preset, track_batch
 from siamrpnpp_core.backends import build_engine
 from siamrpnpp_core.boxes import iou
 
@@ -40,8 +40,8 @@ def test_tracker_runs_on_the_gpu_and_follows_the_cpu_path(frames, cpu_boxes):
 
 @pytest.mark.parametrize("cuda_graphs", [False, True])
 def test_folded_engine_and_cuda_graphs_equal_the_eager_gpu_path(frames, cuda_graphs):
-    model = randomize_batchnorm(build_model("siamrpn_r50_l234_dwxcorr", device="cuda"))
-    config = build_tracker("siamrpn_r50_l234_dwxcorr", device="cpu", backend="eager").config
+    model = randomize_batchnorm(build_model("siamrpn_r50_l234_dwxcorr", random_init=True, device="cuda"))
+    config = get_preset("siamrpn_r50_l234_dwxcorr").tracker
     eager = track(SiamRPNTracker(build_engine(model, backend="eager"), config), frames)
     folded = track(SiamRPNTracker(build_engine(model, backend="torch", cuda_graphs=cuda_graphs), config), frames)
     np.testing.assert_allclose(folded, eager, atol=0.05)
