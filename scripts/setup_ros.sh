@@ -32,7 +32,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-log() { echo "setup_ros[$DISTRO]: $*"; }
+log() { echo "setup_ros[$DISTRO] ${SECONDS}s: $*"; }
 die() { echo "setup_ros[$DISTRO]: error: $*" >&2; exit 1; }
 digest() { cat "$@" | sha256sum | cut -d' ' -f1; }
 

@@ -32,13 +32,23 @@ def environment() -> dict:
 
 
 def run(line: str, timeout: float = 120.0, check: bool = True) -> str:
-    """Run ``line`` to completion; its stdout and stderr together. Fails the test on a non-zero exit."""
+    """Run ``line`` to completion; its stdout and stderr together. Fails the test on a non-zero exit.
+
+    The ros2 daemon sees a node that just started a moment later: a command that answers "Node not
+    found" is run again for up to ``timeout`` seconds, as a user would.
+    """
     argv = shlex.split(line)
-    try:
-        done = subprocess.run(argv, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, timeout=timeout, start_new_session=True, cwd=ROOT)
-    except subprocess.TimeoutExpired as expired:
-        pytest.fail(f"`{line}` did not finish within {timeout:.0f} s; output:\n{expired.output}")
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            done = subprocess.run(argv, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  text=True, timeout=max(1.0, end - time.monotonic()), start_new_session=True,
+                                  cwd=ROOT)
+        except subprocess.TimeoutExpired as expired:
+            pytest.fail(f"`{line}` did not finish within {timeout:.0f} s; output:\n{expired.output}")
+        if done.returncode == 0 or "Node not found" not in done.stdout or time.monotonic() > end:
+            break
+        time.sleep(1.0)
     if check and done.returncode != 0:
         pytest.fail(f"`{line}` exited with {done.returncode}:\n{done.stdout}")
     return done.stdout

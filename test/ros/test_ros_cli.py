@@ -79,10 +79,21 @@ def cli(checkpoint, tmp_path_factory):
             started.append(process)
             return process
 
+        @staticmethod
+        def stop_all() -> None:
+            while started:
+                started.pop().stop()
+
     yield Cli()
-    for process in started:
-        process.stop()
+    Cli.stop_all()
     stop_daemon()
+
+
+@pytest.fixture(autouse=True)
+def _one_node_at_a_time(cli):
+    """Each test stops what it started, even when it fails: the next one starts a node of the same name."""
+    yield
+    cli.stop_all()
 
 
 @pytest.fixture(scope="module")
