@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+from dataclasses import replace
 
 from ..options import add_tracker_options, tracker_options
 from .metrics import NORM_PRECISION_FORMS, OPE_RULES
@@ -36,18 +37,16 @@ def _rule_options(p: argparse.ArgumentParser, run: bool = False, score: bool = F
                        help=argparse.SUPPRESS)
 
 
-def _parse_list(text: str) -> list[float]:
-    try:
-        return [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+def _ray_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ray", metavar="ADDRESS",
+                   help="run the sequences as tasks on a Ray cluster: auto (the running cluster), local, or host:port")
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``eval`` and its subcommands ``run``, ``score``, ``search``, ``synth``."""
     from ..synthetic import LAYOUTS
     from .scoring import METRICS
-    from .search import PARAMETERS
+    from .search import PARAMETERS, PRUNERS, SAMPLERS
     parser = subparsers.add_parser("eval", help="benchmarks: run, score, plot, hyperparameter search")
     sub = parser.add_subparsers(dest="eval_command", required=True)
 
@@ -57,6 +56,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--results", help="folder of per-tracker result folders (default: results/<DATASET>)")
     p.add_argument("--tracker-name", help="result folder name (default: the weights' file name or the preset)")
     p.add_argument("--overwrite", action="store_true", help="rerun sequences that already have results")
+    _ray_option(p)
     _rule_options(p, run=True)
     p.set_defaults(func=cmd_run)
 
@@ -77,12 +77,29 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     add_tracker_options(p, hyperparameters=False)
     p.add_argument("--out", required=True, help="folder for the runs and search.csv (resumable)")
     p.add_argument("--metric", choices=sorted(METRICS), help="what to maximise (default: the protocol's main one)")
-    p.add_argument("--random", type=int, metavar="N", help="draw N settings at random from LOW:HIGH ranges")
-    p.add_argument("--seed", type=int, default=0, help="random search seed")
-    for name in PARAMETERS:  # dest grid_*: lists to search, not the single overrides of `run`
+    p.add_argument("--sampler", choices=SAMPLERS,
+                   help="Optuna sampler (default: grid when every parameter is a value list, else tpe)")
+    p.add_argument("--trials", type=int, metavar="N",
+                   help="settings to evaluate in all, pruned ones included (default for grid: the whole grid)")
+    p.add_argument("--random", type=int, metavar="N", help="same as --sampler random --trials N")
+    p.add_argument("--seed", type=int, default=0, help="sampler seed (worker k of this command uses SEED+k)")
+    for name in PARAMETERS:  # dest grid_*: what to search, not the single overrides of `run`
         p.add_argument(f"--{name.replace('_', '-')}", dest=f"grid_{name}",
-                       help="grid: comma-separated values; random: LOW:HIGH (default: the preset's or --hparams')")
-    p.add_argument("--workers", type=int, default=2, help="parallel worker processes (one thread each)")
+                       help="comma-separated values or a LOW:HIGH range (default: the preset's or --hparams' value)")
+    p.add_argument("--storage", help="Optuna storage shared by every worker and machine: an RDB URL "
+                                     "(sqlite:///search.db, postgresql://...) or a journal file path "
+                                     "(default: OUT/search.journal)")
+    p.add_argument("--study", default="search", help="study name in the storage (default: search)")
+    p.add_argument("--workers", type=int, default=2,
+                   help="local worker processes, one thread each; with --ray: settings run at once (default 2)")
+    _ray_option(p)
+    p.add_argument("--pruner", choices=PRUNERS, default="median",
+                   help="median: stop a setting whose running score after some sequences is worse than the "
+                        "median of the finished settings at that point (one-pass and GOT-10k metrics); none")
+    p.add_argument("--prune-startup", type=int, default=5, metavar="N",
+                   help="finished settings before any is pruned (default 5)")
+    p.add_argument("--prune-after", type=int, metavar="N",
+                   help="sequences a setting runs before it can be pruned (default: a quarter of them)")
     _rule_options(p, run=True, score=True)
     p.set_defaults(func=cmd_search)
 
@@ -105,18 +122,24 @@ def _load(args):
 
 
 def cmd_run(args) -> int:
+    from .distributed import RayFanOut, RunSpec, ray_session
     from .runner import run_dataset
     dataset = _load(args)
     options = tracker_options(args)
-    tracker = options.build()
-    config = tracker.config
+    config = options.config()
     if dataset.protocol == "vot-lt" and not config.long_term:
         logging.warning("%s is a long-term benchmark but preset %s is not a long-term tracker", dataset.name,
                         args.preset)
     name = args.tracker_name or (os.path.splitext(os.path.basename(args.weights))[0] if args.weights else args.preset)
     results = args.results or os.path.join("results", dataset.name)
-    ran = run_dataset(tracker, dataset, results, name, overwrite=args.overwrite, init_rule=args.init_rule,
-                      overlap=args.overlap)
+    rules = {"init_rule": args.init_rule, "overlap": args.overlap}
+    with ray_session(args.ray):
+        tracker, fan_out = None, None
+        if args.ray:
+            fan_out = RayFanOut(RunSpec(args.dataset, args.root, options, config, args.split, args.index, **rules))
+        else:
+            tracker = options.build(config)
+        ran = run_dataset(tracker, dataset, results, name, overwrite=args.overwrite, fan_out=fan_out, **rules)
     print(f"{name}: ran {len(ran)} of {len(dataset)} sequences of {dataset.name} "
           f"(k={config.penalty_k} wi={config.window_influence} lr={config.lr}); results in "
           f"{os.path.join(results, name)}")
@@ -149,38 +172,37 @@ def cmd_score(args) -> int:
     return 0
 
 
-def _values(text, default, random_mode):
-    if text is None:
-        return (default, default) if random_mode else [default]
-    if random_mode:
-        parts = text.split(":")
-        if len(parts) != 2:
-            raise ValueError(f"random search ranges are LOW:HIGH, got {text!r}")
-        return float(parts[0]), float(parts[1])
-    return _parse_list(text)
+def _space(args, base) -> dict:
+    """``--penalty-k/--window-influence/--lr`` as a search space (default: the base configuration's value)."""
+    from .search import PARAMETERS, parse_values
+    return {p: parse_values(getattr(args, f"grid_{p}")) if getattr(args, f"grid_{p}") is not None
+            else {"values": [getattr(base, p)]} for p in PARAMETERS}
 
 
 def cmd_search(args) -> int:
-    from ..datasets import load_dataset
     from .scoring import DEFAULT_METRIC, METRICS
-    from .search import PARAMETERS, SearchJob, best_row, grid_settings, random_settings, search
+    from .search import SearchJob, SearchOptions, best_row, search
     options = tracker_options(args)
-    base = options.config()
-    random_mode = args.random is not None
-    values = {p: _values(getattr(args, f"grid_{p}"), getattr(base, p), random_mode) for p in PARAMETERS}
-    settings = (random_settings(args.random, values, args.seed) if random_mode
-                else grid_settings(values["penalty_k"], values["window_influence"], values["lr"]))
-    protocol = load_dataset(args.dataset, args.root, split=args.split, index=args.index).protocol
-    metric = args.metric or DEFAULT_METRIC[protocol]
-    job = SearchJob(args.dataset, args.root, args.out, metric, tracker=options, split=args.split, index=args.index,
+    space = _space(args, options.config())
+    sampler = "random" if args.random is not None else args.sampler
+    sampler = sampler or ("grid" if all("values" in v for v in space.values()) else "tpe")
+    how = SearchOptions(sampler, args.random or args.trials, args.seed, args.storage, args.study, args.workers,
+                        args.ray, args.pruner, args.prune_startup, args.prune_after)
+    job = SearchJob(args.dataset, args.root, args.out, "", tracker=options, split=args.split, index=args.index,
                     sequences=tuple(args.sequences or ()), ope_rules=args.ope_rules, overlap=args.overlap,
                     init_rule=args.init_rule)
-    rows = search(job, settings, args.workers)
+    metric = args.metric or DEFAULT_METRIC[job.load_dataset().protocol]
+    job = replace(job, metric=metric)
+    rows, pruned = search(job, space, how)
     rows = sorted(rows, key=lambda r: r[metric], reverse=METRICS[metric][1])
     print(f"{'penalty_k':>10} {'window_inf':>10} {'lr':>8} {metric:>12} {'seconds':>8}")
     for r in rows:
         print(f"{r['penalty_k']:>10.4f} {r['window_influence']:>10.4f} {r['lr']:>8.4f} {r[metric]:>12.4f} "
               f"{r['seconds']:>8.1f}")
+    for key, step in pruned:
+        print(f"pruned: {key} after {step} sequences")
+    if not rows:
+        raise ValueError("no setting finished")
     best = best_row(rows, metric)
     print(f"best: penalty_k={best['penalty_k']} window_influence={best['window_influence']} lr={best['lr']} "
           f"({metric} {best[metric]:.4f}); table: {os.path.join(args.out, 'search.csv')}")

@@ -116,29 +116,56 @@ def write_run(protocol: str, tracker_dir: str, seq: str, run: SequenceRun) -> No
     write_boxes(paths["boxes"], run.entries)
 
 
-def run_dataset(tracker, dataset: Dataset, results_dir: str, tracker_name: str, sequences=None,
-                overwrite: bool = False, progress: bool = True, init_rule: str = "pysot",
-                overlap: str = "pysot") -> list[str]:
-    """Track every sequence (or ``sequences``) of ``dataset``; returns the names actually run.
+def checked_run(tracker, dataset: Dataset, name: str, **options) -> SequenceRun:
+    """:func:`run_sequence` on sequence ``name``; a tracker's ``ValueError`` names the sequence."""
+    try:
+        return run_sequence(tracker, dataset[name], dataset.protocol, **options)
+    except DatasetError:
+        raise
+    except ValueError as e:  # e.g. the tracker rejected a ground-truth box
+        raise ValueError(f"sequence {name}: {e}") from e
 
-    Results go to ``<results_dir>/<tracker_name>/...`` in the layout of the dataset's protocol.
-    """
+
+def pending(dataset: Dataset, tracker_dir: str, sequences=None, overwrite: bool = False) -> list[str]:
+    """The sequences (default: all) still to run: those without a finished result file, or all with ``overwrite``."""
     names = list(sequences) if sequences else dataset.names
     for name in names:
         if name not in dataset:
             raise KeyError(f"{dataset.name} has no sequence {name!r}")
+    return [n for n in names if overwrite or not is_done(dataset.protocol, tracker_dir, n)]
+
+
+def iter_dataset(tracker, dataset: Dataset, tracker_dir: str, names: list[str], fan_out=None, **options):
+    """Run ``names`` and write their files; yields each name once its files are written.
+
+    ``fan_out(names)``, when given, runs them elsewhere (e.g. :class:`~.distributed.RayFanOut`) and yields
+    ``(name, SequenceRun)`` as each finishes; ``tracker`` is then unused.
+    """
+    runs = fan_out(names) if fan_out else ((n, checked_run(tracker, dataset, n, **options)) for n in names)
+    try:
+        for name, run in runs:
+            write_run(dataset.protocol, tracker_dir, name, run)
+            yield name
+    finally:
+        runs.close()
+
+
+def run_dataset(tracker, dataset: Dataset, results_dir: str, tracker_name: str, sequences=None,
+                overwrite: bool = False, progress: bool = True, init_rule: str = "pysot",
+                overlap: str = "pysot", fan_out=None) -> list[str]:
+    """Track every sequence (or ``sequences``) of ``dataset``; returns the names actually run.
+
+    Results go to ``<results_dir>/<tracker_name>/...`` in the layout of the dataset's protocol;
+    ``fan_out`` runs the sequences elsewhere (see :func:`iter_dataset`).
+    """
     tracker_dir = os.path.join(results_dir, tracker_name)
-    todo = [n for n in names if overwrite or not is_done(dataset.protocol, tracker_dir, n)]
-    if len(todo) < len(names):
-        log.info("%s: %d of %d sequences already done, skipped", tracker_name, len(names) - len(todo), len(names))
-    options = {"init_rule": init_rule, "overlap": overlap, "progress": progress}
-    for name in tqdm(todo, desc=f"{tracker_name} on {dataset.name}", unit="seq", disable=not progress or None):
-        seq = dataset[name]
-        try:
-            run = run_sequence(tracker, seq, dataset.protocol, **options)
-        except DatasetError:
-            raise
-        except ValueError as e:  # e.g. the tracker rejected a ground-truth box
-            raise ValueError(f"sequence {name}: {e}") from e
-        write_run(dataset.protocol, tracker_dir, name, run)
+    todo = pending(dataset, tracker_dir, sequences, overwrite)
+    total = len(sequences) if sequences else len(dataset)
+    if len(todo) < total:
+        log.info("%s: %d of %d sequences already done, skipped", tracker_name, total - len(todo), total)
+    options = {"init_rule": init_rule, "overlap": overlap, "progress": progress and fan_out is None}
+    done = iter_dataset(tracker, dataset, tracker_dir, todo, fan_out, **options)
+    for _ in tqdm(done, total=len(todo), desc=f"{tracker_name} on {dataset.name}", unit="seq",
+                  disable=not progress or None):
+        pass
     return todo

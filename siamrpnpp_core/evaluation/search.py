@@ -1,10 +1,11 @@
-"""Test-time hyperparameter search over penalty_k, window_influence and lr (grid or random).
+"""Test-time hyperparameter search over penalty_k, window_influence and lr, on Optuna.
 
-Each setting runs the tracker over the dataset into ``<out>/runs/<setting>/`` and is scored by a
-named metric; a worker process per core (``torch.set_num_threads(1)``) builds the network and its
-engine once, from the same tracker options as ``eval run``, and takes settings one by one.
-``<out>/search.csv`` holds one row per finished setting: rerunning skips them (and finished sequences
-of an interrupted setting), so a search resumes where it stopped.
+A study (:mod:`.study`: samplers, storage, pruning) proposes settings; each runs the tracker over the
+dataset into ``<out>/runs/<setting>/`` and is scored by a named metric. Workers are Optuna processes
+on one storage (``workers`` here, and any other machine given the same storage and study), or, with
+``ray``, trials in this process whose sequences run as Ray tasks. ``<out>/search.csv`` holds one row
+per finished setting. The storage keeps every trial, so a search resumes where it stopped; an
+interrupted setting reruns only its unfinished sequences.
 """
 from __future__ import annotations
 
@@ -14,17 +15,16 @@ import itertools
 import logging
 import multiprocessing
 import os
-import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, replace
-
-import numpy as np
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 
 from ..atomic import atomic_write
 from ..options import TrackerOptions
 
 log = logging.getLogger(__name__)
 PARAMETERS = ("penalty_k", "window_influence", "lr")
+SAMPLERS = ("tpe", "grid", "random")
+PRUNERS = ("median", "none")
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class Setting:
 
 @dataclass(frozen=True)
 class SearchJob:
-    """Everything a worker needs (picklable): dataset, tracker options, the run's and the scoring's rules."""
+    """What is searched (picklable): dataset, tracker options, metric, the run's and the scoring's rules."""
 
     dataset: str
     root: str
@@ -61,48 +61,59 @@ class SearchJob:
         return dataset.subset(self.sequences) if self.sequences else dataset
 
 
+@dataclass(frozen=True)
+class SearchOptions:
+    """How to search: Optuna sampler, number of settings (default for grid: the whole grid), storage
+    (``None``: a journal file in the output folder; an RDB URL; or a journal file path) and study name,
+    local worker processes or concurrent trials on a Ray cluster, pruner."""
+
+    sampler: str = "grid"
+    trials: int | None = None
+    seed: int = 0
+    storage: str | None = None
+    study: str = "search"
+    workers: int = 2
+    ray: str | None = None
+    pruner: str = "median"
+    prune_startup: int = 5
+    prune_after: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}")
+        if self.pruner not in PRUNERS:
+            raise ValueError(f"pruner must be one of {', '.join(PRUNERS)}, got {self.pruner!r}")
+        if self.workers < 1 or (self.trials is not None and self.trials < 1):
+            raise ValueError("workers and trials must be at least 1")
+
+
+def parse_values(text: str) -> dict:
+    """``"a,b,c"`` -> ``{"values": [a, b, c]}``; ``"LOW:HIGH"`` -> ``{"range": [low, high]}`` (4 decimals)."""
+    try:
+        if ":" in text:
+            low, high = (round(float(v), 4) for v in text.split(":"))
+            if not low < high:
+                raise ValueError
+            return {"range": [low, high]}
+        values = [float(v) for v in text.split(",") if v.strip()]
+        if not values:
+            raise ValueError
+        return {"values": values}
+    except ValueError:
+        raise ValueError(f"expected comma-separated numbers or LOW:HIGH, got {text!r}") from None
+
+
 def grid_settings(penalty_k, window_influence, lr) -> list[Setting]:
     """Every combination of the given values."""
     return [Setting(float(k), float(w), float(r)) for k, w, r in itertools.product(penalty_k, window_influence, lr)]
 
 
-def random_settings(n: int, ranges: dict[str, tuple[float, float]], seed: int = 0) -> list[Setting]:
-    """``n`` settings drawn uniformly from ``ranges`` (name -> (low, high)), rounded to 4 decimals."""
-    rng = np.random.default_rng(seed)
-    missing = [p for p in PARAMETERS if p not in ranges]
-    if missing:
-        raise ValueError(f"random search needs a range for {', '.join(missing)}")
-    return [Setting(*(round(float(rng.uniform(*ranges[p])), 4) for p in PARAMETERS)) for _ in range(n)]
-
-
-_WORKER: dict = {}
-
-
-def _init_worker(job: SearchJob) -> None:
-    """Per process: one thread, one engine (network, weights, device, backend) and the dataset, reused
-    for every setting."""
-    import torch
-
-    torch.set_num_threads(1)
-    _WORKER["engine"] = job.tracker.build_engine()
-    _WORKER["dataset"] = job.load_dataset()
-
-
-def evaluate_setting(job: SearchJob, setting: Setting) -> dict:
-    """Run and score one setting (in a worker, after :func:`_init_worker`)."""
-    from ..tracker import SiamRPNTracker
-    from .runner import run_dataset
-    from .scoring import ScoreOptions, score_tracker
-    start = time.perf_counter()
-    engine, dataset = _WORKER["engine"], _WORKER["dataset"]
-    config = replace(job.tracker.config(), penalty_k=setting.penalty_k, window_influence=setting.window_influence,
-                     lr=setting.lr)
-    tracker = SiamRPNTracker(engine, config)
-    runs = os.path.join(job.out_dir, "runs")
-    run_dataset(tracker, dataset, runs, setting.key, progress=False, init_rule=job.init_rule, overlap=job.overlap)
-    score = score_tracker(dataset, runs, setting.key, ScoreOptions(job.ope_rules, overlap=job.overlap))
-    return {"setting": setting.key, **{p: getattr(setting, p) for p in PARAMETERS},
-            job.metric: score[job.metric], "seconds": round(time.perf_counter() - start, 1)}
+def space_settings(space: dict) -> list[Setting]:
+    """The grid of a space whose parameters are all value lists."""
+    ranges = [p for p in PARAMETERS if "values" not in space[p]]
+    if ranges:
+        raise ValueError(f"the grid sampler needs value lists, not ranges, for {', '.join(ranges)}")
+    return grid_settings(*(space[p]["values"] for p in PARAMETERS))
 
 
 def read_table(path: str) -> list[dict]:
@@ -121,9 +132,8 @@ def read_table(path: str) -> list[dict]:
 def write_table(path: str, rows: list[dict]) -> None:
     if not rows:
         return
-    fields = list(rows[0])
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     atomic_write(path, buf.getvalue())
@@ -135,31 +145,46 @@ def best_row(rows: list[dict], metric: str) -> dict:
     return max(rows, key=lambda r: r[metric] if higher else -r[metric])
 
 
-def search(job: SearchJob, settings: list[Setting], workers: int = 2) -> list[dict]:
-    """Evaluate every setting not yet in ``<out_dir>/search.csv``; returns the whole table."""
+def _check(job: SearchJob, options: SearchOptions) -> None:
+    """Fail early, in this process, on bad paths, names, rules, devices and backends."""
     from ..backends import resolve_backend
     from ..device import resolve_device
     from .scoring import ScoreOptions, check_metric
-    # fail early, in this process, on bad paths, names, rules, devices and backends
     check_metric(job.metric, job.load_dataset().protocol)
     ScoreOptions(job.ope_rules, overlap=job.overlap)
     job.tracker.config()
-    resolve_backend(job.tracker.backend, resolve_device(job.tracker.device))
-    table_path = os.path.join(job.out_dir, "search.csv")
-    rows = read_table(table_path)
-    if rows and job.metric not in rows[0]:
-        raise ValueError(f"{table_path} was made with another metric ({', '.join(rows[0])}); use a new --out")
-    done = {r["setting"] for r in rows}
-    todo = list(dict.fromkeys(s for s in settings if s.key not in done))
-    log.info("%d settings, %d already in %s", len(settings), len(settings) - len(todo), table_path)
-    if todo:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=max(1, min(workers, len(todo))), mp_context=context,
-                                 initializer=_init_worker, initargs=(job,)) as pool:
-            futures = {pool.submit(evaluate_setting, job, s): s for s in todo}
-            for future in as_completed(futures):
-                row = future.result()
-                rows.append(row)
-                write_table(table_path, rows)
-                log.info("%s: %s = %.4f", row["setting"], job.metric, row[job.metric])
-    return rows
+    if options.ray is None:
+        resolve_backend(job.tracker.backend, resolve_device(job.tracker.device))
+
+
+def search(job: SearchJob, space: dict, options: SearchOptions = SearchOptions()) -> tuple[list[dict], list]:
+    """Run the search until the study holds ``options.trials`` finished settings (see :mod:`.study`).
+
+    ``space`` maps each of :data:`PARAMETERS` to ``{"values": [...]}`` or ``{"range": [low, high]}``
+    (:func:`parse_values`). Writes the table of finished settings (``<out_dir>/search.csv``) and returns
+    it with the pruned settings (name, sequences run).
+    """
+    from . import study as studies
+    from .distributed import ray_session
+    _check(job, options)
+    os.makedirs(job.out_dir, exist_ok=True)
+    study = studies.open_study(job, space, options)
+    plan = studies.plan_search(study, space, options)
+    log.info("study %s: %d settings wanted, %d to run", options.study, plan.target, plan.todo)
+    if plan.todo and options.ray is not None:
+        with ray_session(options.ray):
+            studies.optimize(job, space, options, plan, n_jobs=options.workers)
+    elif plan.todo and options.workers == 1:
+        studies.optimize(job, space, options, plan, threads_one=True)
+    elif plan.todo:
+        with ProcessPoolExecutor(options.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            level = logging.getLogger().getEffectiveLevel()
+            futures = [pool.submit(studies.optimize, job, space, options, plan, worker=k, threads_one=True,
+                                   log_level=level) for k in range(options.workers)]
+            for future in futures:
+                future.result()
+    rows = studies.table(study, job.metric)
+    path = os.path.join(job.out_dir, "search.csv")
+    if rows != read_table(path):
+        write_table(path, rows)
+    return rows, studies.pruned(study)
