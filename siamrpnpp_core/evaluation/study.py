@@ -15,6 +15,8 @@ import logging
 import os
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from ..datasets import DatasetError
 from .distributed import RayFanOut, RunSpec, local_fan_out, one_thread
 from .runner import iter_dataset, pending
@@ -43,16 +45,20 @@ def open_storage(spec: str | None, out_dir: str):
     if spec and "://" in spec:
         return optuna.storages.RDBStorage(spec)
     from optuna.storages.journal import JournalFileBackend
-    return optuna.storages.JournalStorage(JournalFileBackend(spec or os.path.join(out_dir, JOURNAL)))
+    path = os.path.abspath(spec or os.path.join(out_dir, JOURNAL))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    return optuna.storages.JournalStorage(JournalFileBackend(path))
 
 
-def _sampler(space: dict, options: SearchOptions, worker: int):
+def _sampler(space: dict, options: SearchOptions, worker: int, started: int):
+    """Grid: one seed for all workers (the same grid order; trial k takes grid point k). Others: a seed per
+    worker and per number of trials already started, so workers and resumed searches draw new settings."""
     samplers = _optuna().samplers
-    if options.sampler == "grid":  # one seed for all workers: the same grid order, trial k = grid point k
+    if options.sampler == "grid":
         space_settings(space)
         return samplers.GridSampler({p: space[p]["values"] for p in PARAMETERS}, seed=options.seed)
     sampler = samplers.TPESampler if options.sampler == "tpe" else samplers.RandomSampler
-    return sampler(seed=options.seed + worker)  # a seed per worker, or they all draw the same settings
+    return sampler(seed=int(np.random.SeedSequence([options.seed, worker, started]).generate_state(1)[0]))
 
 
 def _pruner(job: SearchJob, options: SearchOptions, sequences: int):
@@ -79,8 +85,8 @@ def open_study(job: SearchJob, space: dict, options: SearchOptions, worker: int 
     direction = "maximize" if METRICS[job.metric][1] else "minimize"
     storage = open_storage(options.storage, job.out_dir)
     study = optuna.create_study(storage=storage, study_name=options.study, direction=direction,
-                                sampler=_sampler(space, options, worker),
                                 pruner=_pruner(job, options, len(job.load_dataset())), load_if_exists=True)
+    study.sampler = _sampler(space, options, worker, len(study.get_trials(deepcopy=False)))
     want, have = _fingerprint(job, space), study.user_attrs.get("search")
     if have is None:
         study.set_user_attr("search", want)
@@ -131,13 +137,14 @@ def _key(trial) -> str | None:
 
 
 class _StopAt:
-    """Stops this worker once the study's finished and live trials reach the target."""
+    """Stops this worker once the study's finished and running trials reach the target (queued ones are
+    run first, by whichever worker asks next)."""
 
     def __init__(self, target: int, stale: frozenset):
         self.target, self.stale = target, stale
 
     def __call__(self, study, trial) -> None:
-        trials = study.get_trials(deepcopy=False, states=_states("COMPLETE", "PRUNED", "RUNNING", "WAITING"))
+        trials = study.get_trials(deepcopy=False, states=_states("COMPLETE", "PRUNED", "RUNNING"))
         if sum(t.number not in self.stale for t in trials) >= self.target:
             study.stop()
 
