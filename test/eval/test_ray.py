@@ -1,0 +1,71 @@
+"""``--ray``: `eval run` and `eval search` fan sequences out over a Ray cluster (a local head of 2 CPUs
+started here, stopped at the end) and give the same results as the local run."""
+import filecmp
+import os
+from pathlib import Path
+
+import pytest
+import ray
+
+from siamrpnpp_core import TrackerOptions
+from siamrpnpp_core.cli import main
+from siamrpnpp_core.evaluation.search import SearchJob, SearchOptions, search
+from siamrpnpp_core.synthetic import SynthConfig, generate
+
+BACKGROUNDS = Path(__file__).resolve().parents[2] / ".cache/opencv-doc/usr/share/doc/opencv-doc/examples/data"
+pytestmark = pytest.mark.timeout(240)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A Ray head on this machine only; its address."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no reporting home, no internet needed
+    ray.init(address="local", num_cpus=2, include_dashboard=False, object_store_memory=80 * 1024**2,
+             log_to_driver=False)
+    try:
+        yield ray.get_runtime_context().gcs_address
+    finally:
+        ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def synth_root(tmp_path_factory):
+    if not BACKGROUNDS.is_dir():
+        pytest.fail(f"{BACKGROUNDS} missing: run `make test-data`")
+    root = str(tmp_path_factory.mktemp("synth"))
+    generate(root, SynthConfig(num_sequences=3, length=8, size=(128, 96), layout="lasot"), str(BACKGROUNDS))
+    return root
+
+
+def no_local_tracker(monkeypatch):
+    """Building a network in this process fails (Ray's workers import their own copy)."""
+    def fail(self):
+        raise AssertionError("a tracker was built in the driver")
+    monkeypatch.setattr(TrackerOptions, "build_engine", fail)
+
+
+def test_run_over_ray_writes_the_local_run_s_files(cluster, synth_root, tmp_path, capsys, monkeypatch):
+    common = ["eval", "run", "--dataset", "LaSOT", "--root", synth_root, "--results", str(tmp_path), "--device", "cpu"]
+    no_local_tracker(monkeypatch)
+    assert main(common + ["--tracker-name", "ray", "--ray", cluster]) == 0
+    assert "ran 3 of 3 sequences" in capsys.readouterr().out
+    monkeypatch.undo()
+    assert main(common + ["--tracker-name", "local"]) == 0
+    names = sorted(os.listdir(tmp_path / "local"))
+    assert len(names) == 3 and sorted(os.listdir(tmp_path / "ray")) == names
+    _, differ, errors = filecmp.cmpfiles(tmp_path / "local", tmp_path / "ray", names, shallow=False)
+    assert not differ and not errors
+    assert main(common + ["--tracker-name", "ray", "--ray", "127.0.0.2:1"]) == 2  # one cluster per process
+
+
+def test_search_over_ray_scores_as_the_local_search(cluster, synth_root, tmp_path, monkeypatch):
+    space = {"penalty_k": {"values": [0.05, 0.3]}, "window_influence": {"values": [0.42]}, "lr": {"values": [0.38]}}
+    tables = {}
+    no_local_tracker(monkeypatch)
+    for where, address in (("ray", cluster), ("local", None)):
+        if address is None:
+            monkeypatch.undo()
+        job = SearchJob("LaSOT", synth_root, str(tmp_path / where), "success", tracker=TrackerOptions(device="cpu"))
+        rows, _ = search(job, space, SearchOptions(workers=2 if address else 1, ray=address, pruner="none"))
+        tables[where] = sorted((r["setting"], r["success"]) for r in rows)
+    assert tables["ray"] == tables["local"] and len(tables["ray"]) == 2
