@@ -19,11 +19,13 @@ setup(
         "lmdb>=1.4",  # packed training crops
         "onnx>=1.16",  # ONNX export (the default CPU backend runs the exported graph)
         "onnxruntime>=1.18",  # default CPU backend: fastest exact float32 path measured here
+        "optuna>=4",  # `eval search`: samplers, resumable shared storage, pruning
     ],
     extras_require={
         "test": ["pytest>=8", "pytest-timeout>=2.3", "got10k==0.1.3", "six", "tensorboard>=2.14",
-                 "openvino>=2024.0"],
+                 "openvino>=2024.0", "ray>=2.30"],
         "openvino": ["openvino>=2024.0"],  # optional CPU backend (OpenVINO runtime)
+        "ray": ["ray>=2.30"],  # `eval run/search --ray`: sequences as tasks on a Ray cluster
         "train": ["tensorboard>=2.14"],  # TensorBoard logs (training writes CSV logs without it)
     },
     entry_points={"console_scripts": ["siamrpnpp = siamrpnpp_core.cli:main"]},
