@@ -82,9 +82,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--trials", type=int, metavar="N",
                    help="settings to evaluate in all, pruned ones included (default for grid: the whole grid)")
     p.add_argument("--random", type=int, metavar="N", help="same as --sampler random --trials N")
-    p.add_argument("--seed", type=int, default=0, help="sampler seed (worker k of this command uses SEED+k)")
+    p.add_argument("--seed", type=int, default=0, help="sampler seed; TPE and random seed each worker from it, the "
+                                                        "worker's number and the trials started (machines: one each)")
     for name in PARAMETERS:  # dest grid_*: what to search, not the single overrides of `run`
-        p.add_argument(f"--{name.replace('_', '-')}", dest=f"grid_{name}",
+        p.add_argument(f"--{name.replace('_', '-')}", dest=f"grid_{name}", metavar="VALUES|LOW:HIGH",
                        help="comma-separated values or a LOW:HIGH range (default: the preset's or --hparams' value)")
     p.add_argument("--storage", help="Optuna storage shared by every worker and machine: an RDB URL "
                                      "(sqlite:///search.db, postgresql://...) or a journal file path "
