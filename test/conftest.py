@@ -12,6 +12,8 @@ ROOT = Path(__file__).resolve().parent.parent
 OPENCV_DATA = ROOT / ".cache" / "opencv-doc" / "usr" / "share" / "doc" / "opencv-doc" / "examples" / "data"
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+# Ray (test/eval/test_ray.py) on the loopback only: it reads this when first imported, whichever test imports it.
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 
 
 def opencv_doc_path(name: str) -> Path:

@@ -7,7 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
-import ray
+
+# Loopback only (also set in test/conftest.py): Ray otherwise binds its head, raylet and workers to the
+# machine's network address. Ray reads this when imported; the command started below inherits it.
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no reporting home, no internet needed
+import ray  # noqa: E402
 
 from siamrpnpp_core import TrackerOptions
 from siamrpnpp_core.cli import main
@@ -20,12 +25,13 @@ pytestmark = pytest.mark.timeout(240)
 
 @pytest.fixture(scope="module")
 def cluster():
-    """A Ray head on this machine only; its address."""
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no reporting home, no internet needed
+    """A Ray head on this machine's loopback only; its address."""
     ray.init(address="local", num_cpus=2, include_dashboard=False, object_store_memory=80 * 1024**2,
              log_to_driver=False)
     try:
-        yield ray.get_runtime_context().gcs_address
+        address = ray.get_runtime_context().gcs_address
+        assert address.startswith("127.0.0.1:"), address
+        yield address
     finally:
         ray.shutdown()
 
