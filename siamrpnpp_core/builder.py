@@ -98,7 +98,7 @@ def _uninitialised(preset: Preset) -> SiamRPN:
 def build_tracker(preset: str | Preset = DEFAULT_PRESET, *, weights: str | os.PathLike | None = None,
                   random_init: bool = False, device: str | torch.device = "auto", half: bool = False,
                   tracker_config: TrackerConfig | None = None, backend: str = "auto",
-                  cuda_graphs: bool = False) -> SiamRPNTracker:
+                  cuda_graphs: bool = False, precision: str = "fp32") -> SiamRPNTracker:
     """A tracker: the preset's network (:func:`build_model`) run by an engine (``build_engine``).
 
     Args:
@@ -109,11 +109,13 @@ def build_tracker(preset: str | Preset = DEFAULT_PRESET, *, weights: str | os.Pa
         backend: ``"auto"``, ``"eager"``, ``"torch"``, ``"onnxruntime"`` or ``"openvino"`` (see
             ``siamrpnpp_core.backends``).
         cuda_graphs: replay the per-frame step as a CUDA graph (backend ``torch`` on CUDA).
+        precision: CPU arithmetic: ``"fp32"`` (exact, the default), ``"bf16"``, ``"int8"`` or ``"auto"`` (the
+            fastest the CPU has units for, logged); see ``siamrpnpp_core.backends.precision``.
 
     Returns:
         An uninitialised ``SiamRPNTracker``: call ``init(frame, box)``, then ``track(frame)``.
     """
     preset = get_preset(preset)
     model = build_model(preset, weights=weights, random_init=random_init, device=device, half=half)
-    engine = build_engine(model, backend=backend, cuda_graphs=cuda_graphs)
+    engine = build_engine(model, backend=backend, cuda_graphs=cuda_graphs, precision=precision)
     return SiamRPNTracker(engine, tracker_config or preset.tracker)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-from .backends import BACKENDS, build_engine
+from .backends import BACKENDS, PRECISIONS, build_engine
 from .builder import build_model
 from .config import DEFAULT_PRESET, HYPERPARAMETERS, PRESETS, TrackerConfig, tracker_config
 from .tracker import SiamRPNTracker
@@ -31,6 +31,7 @@ class TrackerOptions:
     half: bool = False
     backend: str = "auto"
     cuda_graphs: bool = False
+    precision: str = "fp32"
 
     def config(self) -> TrackerConfig:
         return tracker_config(self.preset, self.hparams, dict(self.overrides))
@@ -39,7 +40,7 @@ class TrackerOptions:
         """The network (``build_model``) in its engine (``build_engine``), without the tracker state."""
         model = build_model(self.preset, weights=self.weights, random_init=self.random_init, device=self.device,
                             half=self.half)
-        return build_engine(model, backend=self.backend, cuda_graphs=self.cuda_graphs)
+        return build_engine(model, backend=self.backend, cuda_graphs=self.cuda_graphs, precision=self.precision)
 
     def build(self, config: TrackerConfig | None = None) -> SiamRPNTracker:
         """A tracker with ``config`` (default: :meth:`config`)."""
@@ -71,6 +72,9 @@ def add_tracker_options(p: argparse.ArgumentParser, hyperparameters: bool = True
     p.add_argument("--backend", default="auto", choices=BACKENDS,
                    help="inference backend (default auto: onnxruntime on the CPU, torch on CUDA)")
     p.add_argument("--cuda-graphs", action="store_true", help="replay the per-frame step as a CUDA graph")
+    p.add_argument("--precision", default="fp32", choices=PRECISIONS,
+                   help="CPU arithmetic (default fp32, exact): bf16, int8 (calibrated on real video), or auto "
+                        "(the fastest this CPU has units for, else fp32; the choice is logged)")
 
 
 def tracker_options(args: argparse.Namespace) -> TrackerOptions:
@@ -80,4 +84,5 @@ def tracker_options(args: argparse.Namespace) -> TrackerOptions:
         overrides["long_term"] = True
     return TrackerOptions(preset=args.preset, weights=args.weights, random_init=args.random_init,
                           hparams=args.hparams, overrides=tuple(overrides.items()), device=args.device,
-                          half=args.half, backend=args.backend, cuda_graphs=args.cuda_graphs)
+                          half=args.half, backend=args.backend, cuda_graphs=args.cuda_graphs,
+                          precision=args.precision)

@@ -25,14 +25,15 @@ def test_tracker_config_applies_preset_then_named_set_then_overrides():
 def test_every_tracker_command_reads_the_same_options(command):
     args = build_parser().parse_args(command + ["--preset", "siamrpn_alex_dwxcorr", "--random-weights",
                                                 "--hparams", "pysot_otb", "--long-term", "--device", "cpu",
-                                                "--backend", "torch"])
+                                                "--backend", "torch", "--precision", "bf16"])
     assert tracker_options(args) == TrackerOptions(
         preset="siamrpn_alex_dwxcorr", random_init=True, hparams="pysot_otb", overrides=(("long_term", True),),
-        device="cpu", backend="torch")
+        device="cpu", backend="torch", precision="bf16")
 
 
 @pytest.mark.parametrize("command", TRACKER_COMMANDS)
-@pytest.mark.parametrize("option", [["--backend", "tensorrt"], ["--hparams", "vot2018"], ["--preset", "r50"]])
+@pytest.mark.parametrize("option", [["--backend", "tensorrt"], ["--hparams", "vot2018"], ["--preset", "r50"],
+                                    ["--precision", "fp16"]])
 def test_bad_choices_are_refused_by_every_command(command, option, capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args(command + option)
@@ -51,3 +52,11 @@ def test_former_option_names_still_work():
     assert build_parser().parse_args(score).ope_rules == "pysot"
     assert build_parser().parse_args(score + ["--convention", "got10k"]).ope_rules == "got10k"
     assert build_parser().parse_args(score + ["--ope-rules", "lasot"]).ope_rules == "lasot"
+
+
+def test_precision_reaches_the_engine_and_a_bad_pairing_is_an_error():
+    engine = TrackerOptions(device="cpu", backend="torch", precision="bf16").build_engine()
+    assert engine.name == "torch" and engine.precision == "bf16"
+    assert TrackerOptions(device="cpu", backend="torch").build_engine().precision == "fp32"
+    with pytest.raises(ValueError, match="int8"):
+        TrackerOptions(device="cpu", backend="eager", precision="int8").build_engine()
