@@ -151,6 +151,18 @@ class Watcher:
     def subscribers(self, topic: str) -> int:
         return len(self.node.get_subscriptions_info_by_topic(topic))
 
+    def start_echo(self, cli, line: str, topic: str = "/tracked_object", timeout: float = 180.0) -> Background:
+        """``line`` (a `ros2 topic echo`) started again until it subscribes to ``topic``."""
+        end = time.monotonic() + timeout
+        while True:
+            before = self.subscribers(topic)
+            echo = cli.start(line)
+            wait_for(lambda: self.subscribers(topic) > before or not echo.alive(), timeout, f"`{line}` to subscribe")
+            if echo.alive():
+                return echo
+            assert "Could not determine the type" in echo.output() and time.monotonic() < end, echo.output()
+            time.sleep(1.0)
+
 
 def response_of(output: str) -> dict:
     """The fields of the response `ros2 service call` prints (success, message, target_id)."""
@@ -192,14 +204,9 @@ def test_launch_set_target_echo_params_and_pause(cli, ros_node, frames, checkpoi
     core = SiamRPNTracker(build_model(PRESET, weights=checkpoint, device="cpu"), get_preset(PRESET).tracker)
     core.init(frames[0], DEMO_BOX)
 
-    # `ros2 topic echo` without a type asks the ros2 daemon for it, and Jazzy's gives up at once when the
-    # daemon has not seen the topic yet: wait, as a user would, until `ros2 topic list` shows it.
-    wait_for(lambda: "/tracked_object" in run("ros2 topic list").split(), 120, "the daemon to list /tracked_object")
-    before = watcher.subscribers("/tracked_object")
-    echo, echo_field = cli.start(ECHO), cli.start(ECHO_FIELD)
-    wait_for(lambda: watcher.subscribers("/tracked_object") >= before + 2 or not (echo.alive() and echo_field.alive()),
-             180, "the two echo subscriptions")
-    assert echo.alive() and echo_field.alive(), echo.output() + echo_field.output()
+    # `ros2 topic echo` without a type asks the ros2 daemon for it and gives up when the daemon has not
+    # seen the topic yet ("Could not determine the type"): run it again then, as a user would.
+    echo, echo_field = watcher.start_echo(cli, ECHO), watcher.start_echo(cli, ECHO_FIELD)
     # The tracker's publisher may match an echo's subscription a little after the echo sees it: feed
     # frames, one at a time, until both echoes have printed, keeping the core tracker in step.
     expected, index = {}, 0
