@@ -36,4 +36,4 @@ bench: venv
 	$(BIN)/python benchmarks/track_speed.py --json benchmarks/results/speed.json --markdown benchmarks/results/speed.md
 
 clean:
-	rm -rf $(VENV) .cache build install log
+	rm -rf $(VENV) .venv-jazzy .cache build install log

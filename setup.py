@@ -22,7 +22,7 @@ setup(
         "optuna>=4",  # `eval search`: samplers, resumable shared storage, pruning
     ],
     extras_require={
-        "test": ["pytest>=8", "pytest-timeout>=2.3", "got10k==0.1.3", "six", "tensorboard>=2.14",
+        "test": ["pytest>=8,<9", "pytest-timeout>=2.3", "got10k==0.1.3", "six", "tensorboard>=2.14",
                  "openvino>=2024.0", "ray>=2.30"],
         "openvino": ["openvino>=2024.0"],  # optional CPU backend (OpenVINO runtime)
         "ray": ["ray>=2.30"],  # `eval run/search --ray`: sequences as tasks on a Ray cluster

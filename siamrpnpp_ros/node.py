@@ -234,10 +234,10 @@ class TrackerNode(LifecycleNode):
             torch.set_num_threads(cfg.cpu_threads)
         if cfg.device.strip().lower() == "auto":
             self.get_logger().info(f"device auto: using {device}")
-        preset = get_preset(cfg.preset)
-        tracker = build_tracker(preset, weights=cfg.weights or None, device=device, half=cfg.half,
-                                tracker_config=cfg.tracker_config(preset), backend=cfg.backend,
-                                cuda_graphs=cfg.cuda_graphs)
+        tracker = build_tracker(get_preset(cfg.preset), weights=cfg.weights or None,
+                                random_init=cfg.random_weights, device=device, half=cfg.half,
+                                tracker_config=cfg.tracker_config(), backend=cfg.backend,
+                                cuda_graphs=cfg.cuda_graphs, precision=cfg.precision)
         self.device = device
         self.targets = TargetSet(tracker.engine, tracker.config, cfg.max_targets)
         self.converter = ImageConverter(cfg.use_cv_bridge)
@@ -278,7 +278,7 @@ class TrackerNode(LifecycleNode):
         ]
         self._diag_timer = self.create_timer(cfg.diagnostics_period, self._on_timer,
                                         callback_group=MutuallyExclusiveCallbackGroup())
-        self.get_logger().info(f"configured: preset {preset.name} on {device} ({tracker.engine.name}), image "
+        self.get_logger().info(f"configured: preset {cfg.preset} on {device} ({tracker.engine.name}), image "
                                f"conversion {self.converter.backend}; activate to subscribe to {self._image_topic}")
 
     def _pause(self) -> None:

@@ -1,9 +1,10 @@
 """The node's parameters: one dataclass field each, with its default and its documentation."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 
-from siamrpnpp_core import BACKENDS, DEFAULT_PRESET, Preset, TrackerConfig
+from siamrpnpp_core import BACKENDS, DEFAULT_PRESET, TrackerConfig, tracker_config
+from siamrpnpp_core.backends import PRECISIONS
 
 TRANSPORTS = ("raw", "compressed")
 
@@ -20,13 +21,17 @@ class NodeConfig:
     preset: str = _param(DEFAULT_PRESET, "Core preset: network and tracker hyperparameters.")
     weights: str = _param("", "Checkpoint file (pysot .pth, mmtracking .pth or .safetensors); empty = the "
                               "core's default: the shipped demonstration weights for the default preset, "
-                              "seeded random weights for the others (demos and tests only); 'random' = random.")
+                              "seeded random weights for the others (demos and tests only).")
+    random_weights: bool = _param(False, "Seeded random weights for any preset (demos and tests only; "
+                                         "weights must then be empty).")
     device: str = _param("auto", "auto (first CUDA GPU, else CPU; the choice is logged), cpu, cuda or cuda:N. "
                                  "A CUDA device that is missing is an error, never a silent CPU fallback.")
     half: bool = _param(False, "float16 inference (CUDA only).")
     backend: str = _param("auto", "Inference backend: auto (onnxruntime on the CPU, torch on CUDA), eager, torch, "
                                   "onnxruntime or openvino. All targets share one batched pass per frame.")
     cuda_graphs: bool = _param(False, "Replay the per-frame network step as a CUDA graph (backend torch, CUDA).")
+    precision: str = _param("fp32", "CPU arithmetic: fp32 (exact), bf16, int8 (calibrated on real video) or "
+                                    "auto (the fastest this CPU has units for, else fp32; the choice is logged).")
     cpu_threads: int = _param(0, "PyTorch CPU threads; 0 = PyTorch's default (all cores). On a CPU-only "
                                  "machine, one core fewer than it has keeps image callbacks timely.", (0, 1024))
     long_term: bool = _param(False, "Long-term mode: search the whole neighbourhood while the target is lost "
@@ -76,17 +81,20 @@ class NodeConfig:
                 raise ValueError(f"parameter {f.name} must be in [{limits[0]}, {limits[1]}], got {value}")
         _check_choice("image_transport", self.image_transport, TRANSPORTS)
         _check_choice("backend", self.backend, BACKENDS)
+        _check_choice("precision", self.precision, PRECISIONS)
+        if self.random_weights and self.weights:
+            raise ValueError("give either weights or random_weights, not both")
         if not self.image_topic or not self.output_topic:
             raise ValueError("parameters image_topic and output_topic must not be empty")
 
-    def tracker_config(self, preset: Preset) -> TrackerConfig:
-        """The preset's tracker hyperparameters with this node's overrides."""
+    def tracker_config(self) -> TrackerConfig:
+        """The preset's tracker hyperparameters with this node's overrides (the core's ``tracker_config``)."""
         changes = {"long_term": True} if self.long_term else {}
         if self.confidence_low >= 0:
             changes["confidence_low"] = self.confidence_low
         if self.confidence_high >= 0:
             changes["confidence_high"] = self.confidence_high
-        return replace(preset.tracker, **changes)
+        return tracker_config(self.preset, overrides=changes)
 
 
 

@@ -1,6 +1,7 @@
 """Shared fixtures: real videos from Debian's opencv-doc (fetched by `make test-data`), small models."""
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -14,6 +15,16 @@ OPENCV_DATA = ROOT / ".cache" / "opencv-doc" / "usr" / "share" / "doc" / "opencv
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 # Ray (test/eval/test_ray.py) on the loopback only: it reads this when first imported, whichever test imports it.
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+
+
+@pytest.fixture(autouse=True)
+def core_logs_propagate():
+    """Our log lines reach ``caplog``: launch (imported by launch_testing's pytest plugin, and reset by each
+    launch test) makes every logger created afterwards a non-propagating ``LaunchLogger``."""
+    logging.setLoggerClass(logging.Logger)
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if name.startswith("siamrpnpp") and isinstance(logger, logging.Logger):
+            logger.propagate = True
 
 
 def opencv_doc_path(name: str) -> Path:

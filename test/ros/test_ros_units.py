@@ -123,6 +123,8 @@ def test_params_file_documents_every_parameter_with_its_default():
     ({"max_targets": 1.5}, "max_targets must be of type int, got 1.5"),
     ({"half": 1}, "half must be of type bool"),
     ({"backend": "tensorrt"}, "backend must be one of auto, eager, torch, onnxruntime, openvino"),
+    ({"precision": "fp16"}, "precision must be one of"),
+    ({"random_weights": True, "weights": "model.pth"}, "either weights or random_weights"),
 ])
 def test_bad_parameters_are_refused(change, message):
     with pytest.raises(ValueError, match=message):
@@ -131,8 +133,8 @@ def test_bad_parameters_are_refused(change, message):
 
 def test_tracker_config_overrides_the_preset():
     preset = get_preset(PRESET)
-    assert NodeConfig().tracker_config(preset) == preset.tracker
-    config = NodeConfig(long_term=True, confidence_low=0.9, confidence_high=0.95).tracker_config(preset)
+    assert NodeConfig().tracker_config() == preset.tracker
+    config = NodeConfig(long_term=True, confidence_low=0.9, confidence_high=0.95).tracker_config()
     assert (config.long_term, config.confidence_low, config.confidence_high) == (True, 0.9, 0.95)
     assert NodeConfig(confidence_low=0).confidence_low == 0.0 and type(NodeConfig(confidence_low=0).confidence_low) is float
     assert compressed_topic("/cam/image_raw") == "/cam/image_raw/compressed"
