@@ -93,16 +93,6 @@ class Background:
         return self.process.returncode
 
 
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
 def stop_daemon() -> None:
     """The first ros2 command starts a ros2 daemon for this ROS_DOMAIN_ID; stop it after the tests."""
     subprocess.run([str(ROS2), "daemon", "stop"], env=environment(), stdout=subprocess.DEVNULL,

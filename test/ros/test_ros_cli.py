@@ -14,8 +14,8 @@ import time
 import pytest
 import torch
 import yaml
-from ros_cli import Background, run, stop_daemon, wait_for
-from ros_harness import DEMO_BOX, PRESET, RELIABLE, ROOT, Client, demo_frames, image_msg, png_msg, stamp
+from ros_cli import Background, run, stop_daemon
+from ros_harness import DEMO_BOX, PRESET, RELIABLE, ROOT, Client, demo_frames, image_msg, png_msg, stamp, wait_until
 from sensor_msgs.msg import CompressedImage, Image
 from siamrpnpp_msgs.msg import TrackerStatus
 from vision_msgs.msg import Detection2D
@@ -140,13 +140,13 @@ class Watcher:
                 sent[0] = time.monotonic()
                 self.image_pub.publish(msg)
             return False
-        wait_for(received, timeout, f"the node to receive image {index}")
+        wait_until(received, timeout, f"the node to receive image {index}")
 
     def detection(self, index: int, timeout: float = 60.0) -> Detection2D:
         def find():
             with self._lock:
                 return next((d for d in self.detections if d.header.stamp == stamp(index)), None)
-        return wait_for(find, timeout, f"the Detection2D of image {index}")
+        return wait_until(find, timeout, f"the Detection2D of image {index}")
 
     def subscribers(self, topic: str) -> int:
         return len(self.node.get_subscriptions_info_by_topic(topic))
@@ -157,7 +157,7 @@ class Watcher:
         while True:
             before = self.subscribers(topic)
             echo = cli.start(line)
-            wait_for(lambda: self.subscribers(topic) > before or not echo.alive(), timeout, f"`{line}` to subscribe")
+            wait_until(lambda: self.subscribers(topic) > before or not echo.alive(), timeout, f"`{line}` to subscribe")
             if echo.alive():
                 return echo
             assert "Could not determine the type" in echo.output() and time.monotonic() < end, echo.output()
@@ -193,7 +193,7 @@ def assert_box(bbox: dict, expected) -> None:
 def test_launch_set_target_echo_params_and_pause(cli, ros_node, frames, checkpoint):
     watcher = Watcher(ros_node)
     launch = cli.start(LAUNCH)
-    wait_for(lambda: watcher.image_pub.get_subscription_count() or not launch.alive(), 300,
+    wait_until(lambda: watcher.image_pub.get_subscription_count() or not launch.alive(), 300,
              "the launched node's image subscription")
     assert launch.alive(), launch.output()
     assert "active: tracking /camera/image_raw (raw)" in launch.output()
@@ -239,9 +239,9 @@ def test_launch_set_target_echo_params_and_pause(cli, ros_node, frames, checkpoi
     # Pause: no image subscription, nothing tracked; the target is kept and resumes on activate.
     assert "Transitioning successful" in cli.run(DEACTIVATE)
     assert "inactive [2]" in cli.run(LIFECYCLE_GET)
-    wait_for(lambda: watcher.image_pub.get_subscription_count() == 0, 30, "the image subscription to go")
+    wait_until(lambda: watcher.image_pub.get_subscription_count() == 0, 30, "the image subscription to go")
     assert "Transitioning successful" in cli.run(ACTIVATE)
-    wait_for(lambda: watcher.image_pub.get_subscription_count(), 30, "the image subscription to return")
+    wait_until(lambda: watcher.image_pub.get_subscription_count(), 30, "the image subscription to return")
     index += 1
     watcher.deliver(frames[index], index)
     det = watcher.detection(index)
@@ -257,7 +257,7 @@ def test_launch_set_target_echo_params_and_pause(cli, ros_node, frames, checkpoi
 def test_manual_lifecycle_with_autostart_false(cli, ros_node):
     watcher = Watcher(ros_node)
     launch = cli.start(LAUNCH_MANUAL)
-    wait_for(lambda: "autostart is false" in launch.output() or not launch.alive(), 120, "the node to start")
+    wait_until(lambda: "autostart is false" in launch.output() or not launch.alive(), 120, "the node to start")
     assert "unconfigured [1]" in cli.run(LIFECYCLE_GET)
     assert "Set parameter successful" in cli.run(PARAM_SET)  # read when configured
     assert "Transitioning successful" in cli.run(CONFIGURE)
@@ -266,7 +266,7 @@ def test_manual_lifecycle_with_autostart_false(cli, ros_node):
     refused = cli.run("ros2 param set /siamrpnpp_tracker max_targets 3", check=False)
     assert "parameters are read when the node is configured" in refused, refused
     assert "Transitioning successful" in cli.run(ACTIVATE)
-    wait_for(lambda: watcher.image_pub.get_subscription_count(), 30, "the image subscription")
+    wait_until(lambda: watcher.image_pub.get_subscription_count(), 30, "the image subscription")
     assert "Integer value is: 2" in cli.run("ros2 param get /siamrpnpp_tracker max_targets")
     assert "Transitioning successful" in cli.run(DEACTIVATE)
     assert "Transitioning successful" in cli.run(CLEANUP)
@@ -279,7 +279,7 @@ def test_ros_run_compressed_topic_follows_namespace_and_remap(cli, ros_node, fra
     """image_transport compressed: the remapped, namespaced base topic + /compressed (not image/compressed)."""
     watcher = Watcher(ros_node, "/uav1/camera/image_raw/compressed", "/uav1", compressed=True)
     node = cli.start(RUN_COMPRESSED)
-    wait_for(lambda: watcher.image_pub.get_subscription_count() or not node.alive(), 300,
+    wait_until(lambda: watcher.image_pub.get_subscription_count() or not node.alive(), 300,
              "a subscription on /uav1/camera/image_raw/compressed")
     assert node.alive(), node.output()
     assert "active: tracking /uav1/camera/image_raw/compressed (compressed)" in node.output()
@@ -303,7 +303,7 @@ def test_ros_run_with_a_qos_override(cli, ros_node):
     """qos_overrides.<topic>.subscription.reliability makes the image subscription reliable (default: best effort)."""
     node = cli.start(RUN_RELIABLE)
     topic = "/camera/image_raw"
-    wait_for(lambda: ros_node.get_subscriptions_info_by_topic(topic) or not node.alive(), 300,
+    wait_until(lambda: ros_node.get_subscriptions_info_by_topic(topic) or not node.alive(), 300,
              "the image subscription")
     assert node.alive(), node.output()
     [info] = ros_node.get_subscriptions_info_by_topic(topic)
@@ -316,9 +316,9 @@ def test_ros_run_with_a_qos_override(cli, ros_node):
 
 def test_plain_python_entry_point(cli, ros_node):
     node = cli.start(PYTHON_M)
-    wait_for(lambda: "active: tracking /camera/image_raw" in node.output() or not node.alive(), 300,
+    wait_until(lambda: "active: tracking /camera/image_raw" in node.output() or not node.alive(), 300,
              "the node to activate")
-    [info] = wait_for(lambda: ros_node.get_subscriptions_info_by_topic("/camera/image_raw"), 30, "its subscription")
+    [info] = wait_until(lambda: ros_node.get_subscriptions_info_by_topic("/camera/image_raw"), 30, "its subscription")
     assert info.qos_profile.reliability.name == "BEST_EFFORT", "sensor-data default"
     assert node.stop() == 0, node.output()
 
