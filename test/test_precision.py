@@ -68,15 +68,10 @@ def test_resolve_precision_errors_and_warnings(caplog):
     with pytest.raises(ValueError, match="for the CPU backends"):
         resolve_precision("bf16", ["torch"], "cuda", ZEN5)
     assert resolve_precision("auto", ["torch"], "cuda", SAPPHIRE_RAPIDS) == "fp32"
-    logger = logging.getLogger("siamrpnpp_core.backends.precision")
-    logger.addHandler(caplog.handler)  # directly: ROS's launch_testing plugin stops new loggers propagating
-    try:
-        with caplog.at_level(logging.INFO, logger=logger.name):
-            assert resolve_precision("auto", ["torch", "onnxruntime"], "cpu", ZEN5) == "int8"
-            assert resolve_precision("int8", ["onnxruntime"], "cpu", ZEN5) == "int8"
-            assert resolve_precision("bf16", ["torch"], "cpu", AVX2) == "bf16"  # runs, emulated, with a warning
-    finally:
-        logger.removeHandler(caplog.handler)
+    with caplog.at_level(logging.INFO, logger="siamrpnpp_core.backends.precision"):
+        assert resolve_precision("auto", ["torch", "onnxruntime"], "cpu", ZEN5) == "int8"
+        assert resolve_precision("int8", ["onnxruntime"], "cpu", ZEN5) == "int8"
+        assert resolve_precision("bf16", ["torch"], "cpu", AVX2) == "bf16"  # runs, emulated, with a warning
     messages = [(r.levelno, r.getMessage()) for r in caplog.records]
     assert messages[0] == (logging.INFO, "precision auto: int8, because the CPU has int8 units (avx512_vnni)")
     assert len(messages) == 2 and messages[1][0] == logging.WARNING and "emulated" in messages[1][1]
