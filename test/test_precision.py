@@ -44,15 +44,16 @@ def test_auto_picks_fp32_without_low_precision_units():
 
 
 @pytest.mark.parametrize("flags, expected, unit", [
-    (ALDER_LAKE, "int8", "avx_vnni"), (ICE_LAKE, "int8", "avx512_vnni"), (ZEN5, "int8", "avx512_vnni"),
-    (SAPPHIRE_RAPIDS, "int8", "amx_int8"), (BF16_NO_INT8, "bf16", "avx512_bf16"), (GRAVITON3, "int8", "i8mm")])
-def test_auto_picks_the_fastest_precision_the_cpu_has_units_for(flags, expected, unit):
+    (ALDER_LAKE, "int8", "avx_vnni"), (ICE_LAKE, "int8", "avx512_vnni"), (ZEN5, "bf16", "avx512_bf16"),
+    (SAPPHIRE_RAPIDS, "bf16", "amx_bf16"), (BF16_NO_INT8, "bf16", "avx512_bf16"), (GRAVITON3, "bf16", "bf16")])
+def test_auto_picks_bf16_then_int8_where_the_cpu_has_units(flags, expected, unit):
     precision, why = choose_precision(flags, EVERY)
     assert precision == expected and unit in why
 
 
 def test_auto_stays_within_what_the_backend_runs():
     assert choose_precision(ZEN5, ("fp32", "bf16"))[0] == "bf16"  # the torch engine: no int8
+    assert choose_precision(ZEN5, ("fp32", "int8"))[0] == "int8"  # onnxruntime: no bf16
     precision, why = choose_precision(ALDER_LAKE, ("fp32", "bf16"))
     assert precision == "fp32" and "does not run int8" in why
     assert choose_precision(SAPPHIRE_RAPIDS, ("fp32",))[0] == "fp32"  # eager
@@ -69,11 +70,11 @@ def test_resolve_precision_errors_and_warnings(caplog):
         resolve_precision("bf16", ["torch"], "cuda", ZEN5)
     assert resolve_precision("auto", ["torch"], "cuda", SAPPHIRE_RAPIDS) == "fp32"
     with caplog.at_level(logging.INFO, logger="siamrpnpp_core.backends.precision"):
-        assert resolve_precision("auto", ["torch", "onnxruntime"], "cpu", ZEN5) == "int8"
+        assert resolve_precision("auto", ["torch", "onnxruntime"], "cpu", ZEN5) == "bf16"
         assert resolve_precision("int8", ["onnxruntime"], "cpu", ZEN5) == "int8"
         assert resolve_precision("bf16", ["torch"], "cpu", AVX2) == "bf16"  # runs, emulated, with a warning
     messages = [(r.levelno, r.getMessage()) for r in caplog.records]
-    assert messages[0] == (logging.INFO, "precision auto: int8, because the CPU has int8 units (avx512_vnni)")
+    assert messages[0] == (logging.INFO, "precision auto: bf16, because the CPU has bf16 units (avx512_bf16)")
     assert len(messages) == 2 and messages[1][0] == logging.WARNING and "emulated" in messages[1][1]
     assert precision_warning("int8", AVX2) and precision_warning("fp32", AVX2) is None
 

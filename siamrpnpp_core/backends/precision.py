@@ -4,7 +4,9 @@
 ``bf16``  bfloat16 convolutions: OpenVINO's inference precision hint, or the ``torch`` engine's weights;
 ``int8``  the search graph statically quantised by ONNX Runtime on real search crops (see
           ``calibration``), run by ONNX Runtime or OpenVINO;
-``auto``  the fastest of these that the CPU has units for, else ``fp32``.
+``auto``  bf16 where the CPU has bf16 units, else int8 where it has 8-bit dot-product units, else
+          ``fp32``: bf16 kept the one-step agreement within the noise floor on both benchmark models, int8
+          is faster but agreed less (README, Reduced precision).
 
 Everything here except :func:`cpu_flags` is a pure function of its arguments (a CPU's flag set is
 passed in), so every choice can be tested with made-up flag sets.
@@ -55,18 +57,17 @@ def units(flags: Iterable[str], precision: str) -> list[str]:
 def choose_precision(flags: Iterable[str], available: Iterable[str]) -> tuple[str, str]:
     """``auto``: the precision to run among ``available`` on a CPU with ``flags``, and why.
 
-    int8 first (fastest where 8-bit dot-product units exist), then bf16, else fp32.
+    bf16 first (closest to fp32), then int8 (fastest), else fp32.
     """
     flags, available = frozenset(flags), tuple(available)
-    for precision in ("int8", "bf16"):
+    for precision in ("bf16", "int8"):
         found = units(flags, precision)
         if precision in available and found:
             return precision, f"the CPU has {precision} units ({', '.join(found)})"
-    missing = [p for p in ("int8", "bf16") if p not in available]
-    why = "no bf16 or int8 units in the CPU flags (" + ", ".join(BF16_UNITS + INT8_UNITS) + ")"
-    if missing and (units(flags, "int8") or units(flags, "bf16")):
-        why = f"the backend does not run {' or '.join(missing)}, and no units for the others"
-    return "fp32", why
+    unused = [p for p in ("bf16", "int8") if units(flags, p)]
+    if unused:
+        return "fp32", f"the CPU has {' and '.join(unused)} units but the backend does not run {' or '.join(unused)}"
+    return "fp32", "no bf16 or int8 units in the CPU flags (" + ", ".join(BF16_UNITS + INT8_UNITS) + ")"
 
 
 def precision_warning(precision: str, flags: Iterable[str]) -> str | None:
