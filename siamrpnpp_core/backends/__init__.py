@@ -59,7 +59,7 @@ def build_engine(model: torch.nn.Module, *, backend: str = "auto", cuda_graphs: 
         cuda_graphs: replay the per-frame step as a CUDA graph (backend ``torch`` on CUDA only).
         cache_dir: folder of the exported ONNX graphs (ONNX backends; default ``~/.cache/siamrpnpp/onnx``).
         precision: one of ``PRECISIONS`` (CPU): ``fp32`` exact; ``bf16`` on ``openvino`` or ``torch``; ``int8`` on
-            ``onnxruntime`` or ``openvino``; ``auto`` the fastest the CPU has units for (logged), else fp32.
+            ``onnxruntime`` or ``openvino``; ``auto``: bf16, else int8, where the CPU has units (logged), else fp32.
             ``backend="auto"`` picks a backend that runs it. ValueError where the backend or device cannot.
         calibration: how the int8 graph is calibrated (default ``Calibration()``: the packaged clip).
 
