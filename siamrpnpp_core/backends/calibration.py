@@ -140,9 +140,6 @@ class _Feeds:
     def get_next(self):
         return next(self._rest, None)
 
-    def __iter__(self):
-        return self._rest
-
 
 def output_convs(conv_names: list[str]) -> list[str]:
     """The last convolution of each head (``.../cls_head/...``, ``.../loc_head/...``) among the exported
