@@ -193,8 +193,10 @@ def assert_box(bbox: dict, expected) -> None:
 def test_launch_set_target_echo_params_and_pause(cli, ros_node, frames, checkpoint):
     watcher = Watcher(ros_node)
     launch = cli.start(LAUNCH)
-    wait_until(lambda: watcher.image_pub.get_subscription_count() or not launch.alive(), 300,
-             "the launched node's image subscription")
+    # the subscription can be seen before launch has relayed the node's log line: wait for both
+    wait_until(lambda: (watcher.image_pub.get_subscription_count()
+                        and "active: tracking /camera/image_raw (raw)" in launch.output()) or not launch.alive(),
+               300, "the launched node's image subscription and its log line")
     assert launch.alive(), launch.output()
     assert "active: tracking /camera/image_raw (raw)" in launch.output()
     watcher.deliver(frames[0], 0)

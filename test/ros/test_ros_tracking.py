@@ -30,7 +30,9 @@ D = [-0.2, 0.05, 0.001, -0.002, 0.0]
 def tracker(start_tracker):
     # Reliable images: 1.3 MB best-effort samples exceed Fast DDS's default shared-memory segment
     # and get lost in UDP fragments (the default QoS is covered with small images in test_ros_lost.py).
-    return start_tracker("/a", confidence_low=0, confidence_high=0, publish_bearing=True, **reliable_images("/a"))
+    # stale_input_timeout: frames here come as the test sends them, seconds apart on a loaded machine
+    return start_tracker("/a", confidence_low=0, confidence_high=0, publish_bearing=True, stale_input_timeout=600.0,
+                         **reliable_images("/a"))
 
 
 def reference(model, frame, box) -> SiamRPNTracker:
