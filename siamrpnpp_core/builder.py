@@ -109,8 +109,9 @@ def build_tracker(preset: str | Preset = DEFAULT_PRESET, *, weights: str | os.Pa
         backend: ``"auto"``, ``"eager"``, ``"torch"``, ``"onnxruntime"`` or ``"openvino"`` (see
             ``siamrpnpp_core.backends``).
         cuda_graphs: replay the per-frame step as a CUDA graph (backend ``torch`` on CUDA).
-        precision: CPU arithmetic: ``"fp32"`` (exact, the default), ``"bf16"``, ``"int8"`` or ``"auto"`` (the
-            fastest the CPU has units for, logged); see ``siamrpnpp_core.backends.precision``.
+        precision: CPU arithmetic: ``"fp32"`` (exact, the default), ``"bf16"``, ``"int8"`` or ``"auto"``
+            (bf16, else int8, where the CPU has units for it, else fp32; logged); see
+            ``siamrpnpp_core.backends.precision``.
 
     Returns:
         An uninitialised ``SiamRPNTracker``: call ``init(frame, box)``, then ``track(frame)``.

@@ -74,7 +74,7 @@ def add_tracker_options(p: argparse.ArgumentParser, hyperparameters: bool = True
     p.add_argument("--cuda-graphs", action="store_true", help="replay the per-frame step as a CUDA graph")
     p.add_argument("--precision", default="fp32", choices=PRECISIONS,
                    help="CPU arithmetic (default fp32, exact): bf16, int8 (calibrated on real video), or auto "
-                        "(the fastest this CPU has units for, else fp32; the choice is logged)")
+                        "(bf16, else int8, where this CPU has units for it, else fp32; the choice is logged)")
 
 
 def tracker_options(args: argparse.Namespace) -> TrackerOptions:

@@ -31,7 +31,7 @@ class NodeConfig:
                                   "onnxruntime or openvino. All targets share one batched pass per frame.")
     cuda_graphs: bool = _param(False, "Replay the per-frame network step as a CUDA graph (backend torch, CUDA).")
     precision: str = _param("fp32", "CPU arithmetic: fp32 (exact), bf16, int8 (calibrated on real video) or "
-                                    "auto (the fastest this CPU has units for, else fp32; the choice is logged).")
+                                    "auto (bf16, else int8, where this CPU has units for it, else fp32; logged).")
     cpu_threads: int = _param(0, "PyTorch CPU threads; 0 = PyTorch's default (all cores). On a CPU-only "
                                  "machine, one core fewer than it has keeps image callbacks timely.", (0, 1024))
     long_term: bool = _param(False, "Long-term mode: search the whole neighbourhood while the target is lost "
