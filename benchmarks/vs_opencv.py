@@ -25,6 +25,7 @@ out with a note. Threads: ``--threads`` for PyTorch and OpenCV (2 by default, th
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -41,7 +42,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from siamrpnpp_core import build_tracker  # noqa: E402
+from siamrpnpp_core import build_tracker, open_frames  # noqa: E402
 from siamrpnpp_core.config import DEFAULT_PRESET  # noqa: E402
 from siamrpnpp_core.evaluation.metrics import PRECISION_AT, iou, ope_curves, ope_summary  # noqa: E402
 
@@ -95,16 +96,7 @@ def read_range(path: str, first: int, last: int) -> list[np.ndarray]:
     """Frames ``first..last`` (inclusive) of a video."""
     if not os.path.isfile(path):
         raise SystemExit(f"{path} missing: run benchmarks/heldout/fetch.sh")
-    capture = cv2.VideoCapture(path)
-    frames, index = [], 0
-    while index <= last:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        if index >= first:
-            frames.append(frame)
-        index += 1
-    capture.release()
+    frames = list(itertools.islice(open_frames(path), first, last + 1))
     if len(frames) != last - first + 1:
         raise SystemExit(f"{path}: frames {first}..{last} wanted, {len(frames)} read")
     return frames
