@@ -23,7 +23,8 @@ ENCODINGS = {
 
 
 class ImageError(ValueError):
-    """An image message that cannot be used; ``reason`` groups messages for log throttling."""
+    """An image message that cannot be used; ``reason`` groups messages for log throttling (one group per
+    kind of fault, and per encoding for unknown encodings)."""
 
     def __init__(self, reason: str, message: str):
         super().__init__(message)
@@ -48,7 +49,7 @@ class ImageConverter:
         try:  # encodings beyond ours (bayer, yuv422, 16-bit, ...) when cv_bridge can convert them
             return np.ascontiguousarray(self.bridge.imgmsg_to_cv2(msg, desired_encoding="bgr8"))
         except Exception as error:  # noqa: BLE001 - cv_bridge raises CvBridgeError and cv2.error alike
-            raise ImageError("encoding", f"cannot convert image encoding {msg.encoding!r} to bgr8: {error}") from None
+            raise ImageError(f"encoding {msg.encoding}", f"cannot convert image encoding {msg.encoding!r} to bgr8: {error}") from None
 
     def compressed(self, msg) -> np.ndarray:
         """BGR pixels of a sensor_msgs/CompressedImage (JPEG, PNG, ...); ImageError if it does not decode."""
@@ -71,7 +72,7 @@ def check_layout(msg) -> None:
 def image_to_bgr(msg) -> np.ndarray:
     """The built-in conversion for the encodings in ``ENCODINGS`` (8 bits per channel)."""
     if msg.encoding not in ENCODINGS:
-        raise ImageError("encoding", f"unsupported image encoding {msg.encoding!r}; supported: "
+        raise ImageError(f"encoding {msg.encoding}", f"unsupported image encoding {msg.encoding!r}; supported: "
                                      f"{', '.join(ENCODINGS)} (more with cv_bridge installed)")
     check_layout(msg)
     channels, code = ENCODINGS[msg.encoding]

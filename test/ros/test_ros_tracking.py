@@ -180,26 +180,30 @@ def test_malformed_images_are_dropped_and_tracking_goes_on(tracker, walker_frame
     client.publish(image_msg(frames[0], 40))
     target_id = set_on(client, box, 40).target_id
     core = reference(default_model, frames[0], box)
-    before = client.wait_status(lambda s: True).frames_rejected
-    short = image_msg(frames[1], 41)
+    # The counts in a tracked frame's status include every image received before it.
+    client.publish(image_msg(frames[1], 41))
+    assert_same(client.wait_detections(41)[0], core.track(frames[1]), target_id, 41)
+    before = client.wait_status(lambda s: s.header.stamp == stamp(41)).frames_rejected
+    short = image_msg(frames[2], 42)
     short.data = short.data[:-100]  # step x height disagrees with the data size
-    empty = image_msg(frames[1][:0], 42)  # 0 rows
-    unknown = image_msg(frames[1], 43, encoding="xyz9")
-    for msg in (short, empty, unknown):
+    empty = image_msg(frames[2][:0], 43)  # 0 rows
+    unknown = image_msg(frames[2], 44, encoding="xyz9")
+    # Paced by the node's own log line: the image QoS keeps only the newest message, so a fixed
+    # sleep lets a busy node skip one.
+    for msg, line in ((short, "dropped image 1042.000000123"), (empty, "dropped image 1043.000000123"),
+                      (unknown, "dropped image 1044.000000123")):
         client.publish(msg)
-        time.sleep(0.3)  # paced: the image QoS keeps only the newest
-    client.publish(image_msg(frames[1], 44))
-    expected = core.track(frames[1])
-    [det] = client.wait_detections(44)
-    assert_same(det, expected, target_id, 44)
-    for bad in (41, 42, 43):
+        wait_until(lambda: line in process.log(), 15, f"the node's log line {line!r}")
+    client.publish(image_msg(frames[2], 45))
+    [det] = client.wait_detections(45)
+    assert_same(det, core.track(frames[2]), target_id, 45)
+    for bad in (42, 43, 44):
         assert not client.received(client.detections, bad)
-    wait_until(lambda: "xyz9" in process.log(), 5, "the log lines")
     log = process.log()
-    assert "dropped image 1041.000000123" in log and "step x height" in log
-    assert "dropped image 1042.000000123: empty image" in log
+    assert "dropped image 1042.000000123" in log and "step x height" in log
+    assert "dropped image 1043.000000123: empty image" in log
     assert "unsupported image encoding 'xyz9'" in log or "cannot convert image encoding 'xyz9'" in log
-    status = client.wait_status(lambda s: s.header.stamp == stamp(44))
+    status = client.wait_status(lambda s: s.header.stamp == stamp(45))
     assert status.frames_rejected == before + 3
     assert process.alive()
 

@@ -56,7 +56,7 @@ def test_malformed_images_raise_image_error(bgr):
     empty = image_msg(bgr[:, :0], 0)
     unknown = image_msg(bgr, 0, "32FC1")
     for msg, reason, text in ((short, "layout", "step x height"), (narrow, "layout", "smaller than width"),
-                              (empty, "size", "empty image"), (unknown, "encoding", "unsupported image encoding")):
+                              (empty, "size", "empty image"), (unknown, "encoding 32FC1", "unsupported image encoding")):
         with pytest.raises(ImageError, match=text) as caught:
             image_to_bgr(msg)
         assert caught.value.reason == reason
