@@ -228,7 +228,10 @@ class Client:
         self.publish(msg)
         return self.wait_detections(index, count)
 
-    def feed(self, msg, index: int) -> None:
-        """Publish an image no target will track and wait until the node's buffer holds it."""
+    def feed(self, msg) -> None:
+        """Publish an image while no target is set and wait until an IDLE status counts it as received
+        (the image QoS keeps only the newest message, so the next one must wait for this one)."""
+        with self._lock:
+            seen = max((s.frames_received for s in self.statuses), default=0)
         self.publish(msg)
-        time.sleep(0.3)
+        self.wait_status(lambda s: s.frames_received > seen)
