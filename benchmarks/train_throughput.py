@@ -2,16 +2,18 @@
 LMDB versus image files, on generated data.
 
     python benchmarks/train_throughput.py [--presets siamrpn_alex_dwxcorr] [--device cpu|cuda]
-                                          [--steps 10] [--batch 16] [--workers 2] [--threads 1]
+                                          [--amp off bf16] [--steps 10] [--batch 16] [--workers 2] [--threads 1]
 
 Generates a small synthetic training set (siamrpnpp_core.synthetic), prepares it into crops and an LMDB
-pack, then times (1) the pair loader alone from files and from LMDB, (2) full training steps.
-Prints Markdown tables.
+pack, then times (1) the pair loader alone from files and from LMDB, (2) full training steps for each
+preset and ``amp`` mode (``off``: float32, the baseline; ``bf16``: bfloat16 autocast, channels-last on
+CPUs). Prints Markdown tables and the machine's CPU model and bf16/int8 units.
 """
 from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import os
 import tempfile
 import time
@@ -19,7 +21,8 @@ import time
 import torch
 
 from siamrpnpp_core.synthetic import SynthConfig, generate
-from siamrpnpp_core.training.config import load_config
+from siamrpnpp_core.backends.precision import cpu_flags, units
+from siamrpnpp_core.training.config import AMP_MODES, load_config
 from siamrpnpp_core.training.index import pack_lmdb
 from siamrpnpp_core.training.prepare import prepare, video_jobs
 from siamrpnpp_core.training.sampling import PairDataset, StepSampler, collate, worker_init
@@ -42,14 +45,15 @@ def loading_rate(cfg, workers: int, batches: int) -> float:
     """Pairs per second through the DataLoader (reading, augmenting, labelling), no network."""
     from torch.utils.data import DataLoader
 
-    loader = DataLoader(PairDataset(cfg), batch_size=cfg.batch_size, sampler=StepSampler(cfg), num_workers=workers,
+    samples = list(itertools.islice(iter(StepSampler(cfg)), batches * cfg.batch_size))  # a loader that ends
+    loader = DataLoader(PairDataset(cfg), batch_size=cfg.batch_size, sampler=samples, num_workers=workers,
                         collate_fn=collate, worker_init_fn=worker_init if workers else None,
                         multiprocessing_context="spawn" if workers else None)
     it = iter(loader)
     next(it)  # start-up excluded
     start = time.perf_counter()
-    for _ in range(batches - 1):
-        next(it)
+    for _ in it:  # to the end, so the workers exit cleanly
+        pass
     return (batches - 1) * cfg.batch_size / (time.perf_counter() - start)
 
 
@@ -57,6 +61,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--presets", nargs="+", default=["siamrpn_alex_dwxcorr"])
     p.add_argument("--device", default="cpu")
+    p.add_argument("--amp", nargs="+", default=["off", "bf16"], choices=AMP_MODES, help="modes compared")
     p.add_argument("--steps", type=int, default=10, help="timed training steps (even) after 2 warm-up steps")
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--workers", type=int, default=2)
@@ -69,25 +74,40 @@ def main() -> None:
     spec = make_data(work, args.sequences)
     base = {"pairs_per_epoch": 100000, "batch_size": args.batch, "micro_batch": args.batch, "num_workers": args.workers,
             "device": args.device, "tensorboard": False, "checkpoint_interval": 10 ** 6, "log_interval": 10 ** 6}
-    print(f"torch {torch.__version__}, {args.threads} training thread(s), {args.workers} loader worker(s), "
-          f"batch {args.batch}\n")
+    flags = cpu_flags()
+    print(f"{cpu_model()}; bf16 units: {', '.join(units(flags, 'bf16')) or 'none'}; torch {torch.__version__}, "
+          f"{args.threads} training thread(s), {args.workers} loader worker(s), batch {args.batch}\n")
     print("| data source | loader workers | pairs/s (loading only) |\n|---|---|---|")
     for source in ("files", "lmdb"):
         ds = dict(spec, lmdb=spec["lmdb"] if source == "lmdb" else None)
         cfg = load_config(None, "siamrpn_alex_dwxcorr", {**base, "datasets": [ds]})
         for workers in sorted({0, args.workers}):
             print(f"| {source} | {workers} | {loading_rate(cfg, workers, 16):.1f} |")
-    print("\n| preset | device | amp | pairs/s (training, loading included) |\n|---|---|---|---|")
+    print("\n| preset | device | amp | memory format | pairs/s (training, loading included) |\n|---|---|---|---|---|")
     for preset in args.presets:
-        out = os.path.join(work, f"run_{preset}_{time.time_ns()}")
-        cfg = load_config(None, preset, {**base, "datasets": [dict(spec, lmdb=None)], "out_dir": out,
-                                         "backbone_train_epoch": 0, "log_interval": 2})
-        trainer = Trainer(cfg, resume=None, progress=False)
-        trainer.run(max_steps=2 + args.steps)
-        with open(os.path.join(out, "log.csv"), newline="") as f:
-            rows = list(csv.DictReader(f))[1:]  # the first two steps (loader start-up) excluded
-        rate = sum(float(r["pairs_per_s"]) for r in rows) / len(rows)
-        print(f"| {preset} | {trainer.device} | {trainer.amp} | {rate:.2f} |")
+        baseline = None
+        for amp in args.amp:
+            out = os.path.join(work, f"run_{preset}_{amp}_{time.time_ns()}")
+            cfg = load_config(None, preset, {**base, "datasets": [dict(spec, lmdb=None)], "out_dir": out,
+                                             "backbone_train_epoch": 0, "log_interval": 2, "amp": amp})
+            trainer = Trainer(cfg, resume=None, progress=False)
+            trainer.run(max_steps=2 + args.steps)
+            with open(os.path.join(out, "log.csv"), newline="") as f:
+                rows = list(csv.DictReader(f))[1:]  # the first two steps (loader start-up) excluded
+            rate = sum(float(r["pairs_per_s"]) for r in rows) / len(rows)
+            baseline = baseline or rate
+            layout = "channels-last" if trainer.memory_format == torch.channels_last else "contiguous"
+            print(f"| {preset} | {trainer.device} | {amp} ({trainer.amp or 'float32'}) | {layout} | {rate:.2f} "
+                  f"({rate / baseline:.2f}x) |", flush=True)
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return "CPU model unknown"
+
 
 if __name__ == "__main__":
     main()

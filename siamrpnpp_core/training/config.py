@@ -19,6 +19,9 @@ PER_REPLICA_SUM, GLOBAL_MEAN = "per_replica_sum", "global_mean"
 LOSS_NORMALISATIONS = (PER_REPLICA_SUM, GLOBAL_MEAN)
 # A label class (positive or negative) with exactly one anchor in a normalisation group.
 SINGLE_ANCHOR_RULES = ("drop", "count")
+# Mixed precision: auto = float16 (loss-scaled) on CUDA, float32 on CPUs; bf16 = bfloat16 autocast
+# (about twice float32's pairs/s on CPUs with bf16 units, see benchmarks/train_throughput.py).
+AMP_MODES = ("auto", "off", "fp16", "bf16")
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,7 @@ class TrainConfig:
     backbone_train_layers: tuple[str, ...] = ("layer2", "layer3", "layer4")
     backbone_lr_mult: float = 0.1
     pretrained: str | None = None  # ImageNet-pretrained backbone weights
-    amp: bool = True  # mixed precision on CUDA devices
+    amp: str = "auto"  # one of AMP_MODES; YAML true/false mean auto/off
     # run
     seed: int = 0
     device: str = "auto"
@@ -119,6 +122,10 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         get_preset(self.preset)
+        if isinstance(self.amp, bool):
+            object.__setattr__(self, "amp", "auto" if self.amp else "off")
+        if self.amp not in AMP_MODES:
+            raise ValueError(f"amp must be one of {', '.join(AMP_MODES)} (or true/false), got {self.amp!r}")
         if self.batch_size < 1 or self.micro_batch < 0 or self.epochs < 1:
             raise ValueError("batch_size and epochs must be positive, micro_batch non-negative")
         if not 0 <= self.negative <= 1 or not 0 <= self.gray <= 1:

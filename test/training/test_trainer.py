@@ -233,3 +233,42 @@ def test_siamrpnpp_train_subcommand(prepared, tmp_path, capsys, one_thread):
     assert state["step"] == 1 and '"search_aug": {"shift": 8, "scale": 0.1' in state["config"]
     assert main(["train", "--config", str(config), "--set", "epochs=0"]) == 2
     assert "siamrpnpp: error: batch_size and epochs must be positive" in capsys.readouterr().err
+
+
+def test_bf16_step_follows_the_float32_step(prepared, tmp_path, one_thread):
+    """amp: bf16 (autocast, channels-last on CPUs) takes nearly the float32 step, and exports plain weights."""
+    deltas, trainers = {}, {}
+    for amp in ("off", "bf16"):
+        cfg = tiny_config(prepared, tmp_path / amp, epochs=1, pairs_per_epoch=8, batch_size=8, micro_batch=8,
+                          backbone_train_epoch=0, warmup_epochs=0, base_lr=0.01, end_lr=0.01, amp=amp)
+        trainer = Trainer(cfg, resume=None, progress=False)
+        start = torch.cat([p.detach().flatten().clone() for p in trainer.model.parameters()])
+        trainer.run(max_steps=1)
+        deltas[amp] = torch.cat([p.detach().flatten() for p in trainer.model.parameters()]) - start
+        trainers[amp] = trainer
+    assert trainers["off"].amp is None and trainers["bf16"].amp == torch.bfloat16
+    conv = trainers["bf16"].model.backbone.features[0].weight
+    assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
+    cosine = torch.nn.functional.cosine_similarity(deltas["off"], deltas["bf16"], dim=0)
+    assert cosine > 0.95, float(cosine)
+    assert float(deltas["bf16"].norm() / deltas["off"].norm()) == pytest.approx(1.0, abs=0.1)
+    path = tmp_path / "bf16.safetensors"
+    trainers["bf16"].export(str(path))
+    saved = load_file(str(path))
+    for name, tensor in trainers["bf16"].model.state_dict().items():
+        assert saved[name].is_contiguous()
+        torch.testing.assert_close(saved[name], tensor, rtol=0, atol=0)
+
+
+def test_amp_modes_are_checked():
+    from siamrpnpp_core.training.config import TrainConfig
+
+    assert TrainConfig(amp=True).amp == "auto" and TrainConfig(amp=False).amp == "off"
+    with pytest.raises(ValueError, match="amp must be one of auto, off, fp16, bf16"):
+        TrainConfig(amp="fp8")
+    if not torch.cuda.is_available():
+        from siamrpnpp_core.training.trainer import autocast_dtype
+
+        with pytest.raises(ValueError, match="fp16 needs a CUDA device"):
+            autocast_dtype("fp16", torch.device("cpu"))
+        assert autocast_dtype("auto", torch.device("cpu")) is None
