@@ -3,7 +3,9 @@
 Every sequence pans over a real photograph and moves a textured patch (cut from another photograph)
 with scale and aspect change; sequence ``k`` adds one event by ``k % 4``: strong scale/aspect change,
 fast motion (jumps), occlusion by another patch (partial then full), or leaving the view and coming
-back. Ground truth is the visible part of the target's pixel box. Written in one of the standard
+back. Ground truth is the visible part of the target's pixel box. For training, ``distractors`` adds
+look-alikes (the target's texture, recoloured and resized) that circle the target and cross it, passing
+behind it (DaSiamRPN's remedy for jumps to similar objects), and ``tall`` makes some targets upright. Written in one of the standard
 layouts (``otb``, ``uav123``, ``lasot``, ``got10k``, ``vot``) with a fixed seed: same inputs, same files.
 """
 from __future__ import annotations
@@ -34,12 +36,16 @@ class SynthConfig:
     size: tuple[int, int] = (320, 240)
     seed: int = 0
     layout: str = "lasot"
+    distractors: int = 0  # look-alikes of the target (its texture, recoloured) moving around and across it
+    tall: float = 0.0  # probability that a sequence's target is upright (height 1.6-2.8 x width), like a person
 
     def __post_init__(self):
         if self.layout not in LAYOUTS:
             raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {self.layout!r}")
         if self.num_sequences < 1 or self.length < 8:
             raise ValueError("need at least 1 sequence of at least 8 frames")
+        if self.distractors < 0 or not 0 <= self.tall <= 1:
+            raise ValueError("distractors must be >= 0 and tall a probability in [0, 1]")
         if min(self.size) < 64:
             raise ValueError(f"frames must be at least 64x64 pixels, got {self.size}")
 
@@ -172,6 +178,29 @@ def _trajectory(rng, cfg: SynthConfig, event: str):
     return centre, size, fast, occluder
 
 
+def _lookalike(rng, target: np.ndarray, centre: np.ndarray, size: np.ndarray, cfg: SynthConfig):
+    """A distractor: the target's texture recoloured (hue, saturation, brightness), maybe shifted round and
+    mirrored, at 0.8-1.25 of its
+    size, on a path that circles the target at 0.6-2.5 target sizes and crosses it now and then."""
+    hsv = cv2.cvtColor(target, cv2.COLOR_BGR2HSV).astype(np.int16)
+    hsv[..., 0] = (hsv[..., 0] + rng.integers(-25, 26)) % 180
+    hsv[..., 1:] = np.clip(hsv[..., 1:] * rng.uniform(0.7, 1.3, 2), 0, 255)
+    patch = cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2BGR)
+    if rng.random() < 0.5:  # another instance of the kind: the texture shifted round
+        patch = np.roll(patch, (rng.integers(patch.shape[0] // 4, 3 * patch.shape[0] // 4),
+                                rng.integers(patch.shape[1] // 4, 3 * patch.shape[1] // 4)), axis=(0, 1))
+    if rng.random() < 0.5:
+        patch = patch[:, ::-1]
+    patch = np.ascontiguousarray(patch)
+    n = cfg.length
+    t = np.arange(n)
+    angle = rng.uniform(0, 2 * np.pi) + rng.choice([-1, 1]) * rng.uniform(0.5, 2.0) * 2 * np.pi * t / n
+    radius = rng.uniform(0.6, 2.5) * (1 + 0.8 * np.sin(2 * np.pi * t / n * rng.uniform(0.5, 2) + rng.uniform(0, 6)))
+    reach = np.sqrt(size[:, 0] * size[:, 1])
+    path = centre + np.stack([np.cos(angle), np.sin(angle)], axis=1) * (radius * reach)[:, None]
+    return patch, path, rng.uniform(0.8, 1.25)
+
+
 def render_sequence(rng, images, cfg: SynthConfig, event: str) -> SynthSequence:
     """Render one sequence: a panning background crop, the target and (maybe) an occluder."""
     W, H = cfg.size
@@ -184,11 +213,21 @@ def render_sequence(rng, images, cfg: SynthConfig, event: str) -> SynthSequence:
     pan = rng.uniform(-1.5, 1.5, 2)
     target, cover_patch = _texture(rng, images), _texture(rng, images)
     centre, size, fast, occluder = _trajectory(rng, cfg, event)
+    lookalikes = []
+    if cfg.distractors or cfg.tall:  # a separate stream: the benchmark's sequences stay as they were
+        extra = np.random.default_rng(rng.integers(2 ** 32))
+        if extra.random() < cfg.tall:
+            stretch = np.sqrt(extra.uniform(1.6, 2.8))
+            size = size * [1 / stretch, stretch]
+        lookalikes = [_lookalike(extra, target, centre, size, cfg) for _ in range(cfg.distractors)]
     frames, boxes = [], np.zeros((n, 4))
     ratio, oov, full_occ, occluded, cut = (np.zeros(n), *(np.zeros(n, int) for _ in range(4)))
     for k in range(n):
         ox, oy = np.clip(origin + pan * k, 0, [bw - W, bh - H]).astype(int)
         frame = background[oy:oy + H, ox:ox + W].copy()
+        for patch, path, scale in lookalikes:  # behind the target: its box stays wholly visible
+            dw, dh = max(int(round(size[k, 0] * scale)), 4), max(int(round(size[k, 1] * scale)), 4)
+            _paste(frame, patch, int(round(path[k, 0] - dw / 2)), int(round(path[k, 1] - dh / 2)), dw, dh)
         w, h = max(int(round(size[k, 0])), 4), max(int(round(size[k, 1])), 4)
         x, y = int(round(centre[k, 0] - w / 2)), int(round(centre[k, 1] - h / 2))
         _paste(frame, target, x, y, w, h)

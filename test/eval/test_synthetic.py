@@ -76,3 +76,45 @@ def test_backgrounds_errors(tmp_path):
         load_backgrounds(str(tmp_path / "empty"))
     with pytest.raises(ValueError, match="layout"):
         SynthConfig(layout="coco")
+
+
+def test_distractors_share_the_targets_look_and_pass_behind_it(backgrounds):
+    from siamrpnpp_core.synthetic import render_sequence
+
+    images = load_backgrounds(backgrounds)
+    plain_cfg = SynthConfig(num_sequences=1, length=30, size=(160, 120))
+    busy_cfg = SynthConfig(num_sequences=1, length=30, size=(160, 120), distractors=3)
+    plain = render_sequence(np.random.default_rng([0, 1]), images, plain_cfg, "scale_change")
+    busy = render_sequence(np.random.default_rng([0, 1]), images, busy_cfg, "scale_change")
+    np.testing.assert_array_equal(busy.boxes, plain.boxes)  # the target moves as without distractors
+    changed = 0
+    for k, (a, b) in enumerate(zip(plain.frames, busy.frames)):
+        x, y, w, h = (int(v) for v in plain.boxes[k])
+        np.testing.assert_array_equal(a[y:y + h, x:x + w], b[y:y + h, x:x + w])  # the target stays on top
+        outside = np.abs(a.astype(int) - b.astype(int)).sum(axis=2) > 30
+        outside[y:y + h, x:x + w] = False
+        changed += outside.mean() > 0.02
+    assert changed >= 20, changed  # look-alikes in most frames
+    # their colours are the target's kind: closer to the target's mean colour than the background is
+    k = 15
+    x, y, w, h = (int(v) for v in plain.boxes[k])
+    target_colour = plain.frames[k][y:y + h, x:x + w].reshape(-1, 3).mean(0)
+    diff = np.abs(plain.frames[k].astype(int) - busy.frames[k].astype(int)).sum(axis=2) > 30
+    diff[y:y + h, x:x + w] = False
+    assert diff.any()
+    added = np.abs(busy.frames[k][diff].mean(0) - target_colour).sum()
+    replaced = np.abs(plain.frames[k][diff].mean(0) - target_colour).sum()
+    assert added < replaced, (added, replaced)
+
+
+def test_tall_targets_are_upright():
+    from siamrpnpp_core.synthetic import render_sequence
+
+    images = load_backgrounds(str(BACKGROUNDS))
+    cfg = SynthConfig(num_sequences=1, length=10, size=(200, 200), tall=1.0)
+    for k in range(3):
+        seq = render_sequence(np.random.default_rng([0, k]), images, cfg, "fast_motion")
+        w, h = seq.boxes[0][2:]
+        assert h / w > 1.4, (w, h)
+    with pytest.raises(ValueError, match="distractors must be >= 0"):
+        SynthConfig(distractors=-1)
