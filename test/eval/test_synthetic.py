@@ -118,3 +118,15 @@ def test_tall_targets_are_upright():
         assert h / w > 1.4, (w, h)
     with pytest.raises(ValueError, match="distractors must be >= 0"):
         SynthConfig(distractors=-1)
+
+
+def test_synth_command_takes_distractors_and_tall_targets(tmp_path, backgrounds):
+    from siamrpnpp_core.cli import main
+
+    out = tmp_path / "busy"
+    assert main(["eval", "synth", "--out", str(out), "--num-sequences", "2", "--length", "8", "--size", "160x120",
+                 "--distractors", "2", "--tall", "1", "--backgrounds", backgrounds]) == 0
+    meta = (out / "synthetic.json").read_text()
+    assert '"distractors": 2' in meta and '"tall": 1.0' in meta
+    gt = np.loadtxt(out / "synth" / "synth-1" / "groundtruth.txt", delimiter=",")
+    assert gt[0, 3] > 1.4 * gt[0, 2]
