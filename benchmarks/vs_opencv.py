@@ -1,6 +1,6 @@
 """Our tracker against OpenCV's CSRT, KCF and MIL on real video with hand-made reference boxes.
 
-    python benchmarks/vs_opencv.py [--preset P] [--weights W] [--backend B] [--trackers ours csrt kcf mil]
+    python benchmarks/vs_opencv.py [--preset P] [--weights W] [--long-term] [...] [--trackers ours csrt kcf mil]
                                    [--sequences NAME ...] [--threads 2] [--draw DIR]
                                    [--json benchmarks/results/vs_opencv.json]
                                    [--markdown benchmarks/results/vs_opencv.md]
@@ -42,8 +42,8 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from siamrpnpp_core import build_tracker, open_frames  # noqa: E402
-from siamrpnpp_core.config import DEFAULT_PRESET  # noqa: E402
+from siamrpnpp_core import open_frames  # noqa: E402
+from siamrpnpp_core.options import add_tracker_options, tracker_options  # noqa: E402
 from siamrpnpp_core.evaluation.metrics import PRECISION_AT, iou, ope_curves, ope_summary  # noqa: E402
 
 DEMO_BOXES = ROOT / "test" / "data" / "demo_reference_boxes.txt"
@@ -106,7 +106,7 @@ class OursRunner:
     """Our tracker; ``claims`` is its state being ``tracking``."""
 
     def __init__(self, args):
-        self.tracker = build_tracker(args.preset, weights=args.weights, device="cpu", backend=args.backend)
+        self.tracker = tracker_options(args).build()
 
     def init(self, frame, box):
         self.tracker.init(frame, box)
@@ -216,9 +216,7 @@ def table(rows: list[dict], trackers: list[str], sequences: list[str]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--preset", default=DEFAULT_PRESET, help="our tracker's preset (default: %(default)s)")
-    parser.add_argument("--weights", help="our tracker's weights (default: the preset's shipped demonstration weights)")
-    parser.add_argument("--backend", default="auto", help="our tracker's inference backend (default: auto)")
+    add_tracker_options(parser)  # our tracker: the options of `siamrpnpp track`
     parser.add_argument("--trackers", nargs="+", default=list(ALL_TRACKERS), choices=ALL_TRACKERS)
     parser.add_argument("--sequences", nargs="+", help="only these sequences (demo and the held-out names)")
     parser.add_argument("--threads", type=int, default=2, help="PyTorch and OpenCV threads (default: 2)")
@@ -269,7 +267,9 @@ def main() -> None:
                 "auc": summary["success"], "precision": summary["precision"], "hits": hits, "scored": scored,
                 "dishonest": float(sum(r["dishonest"] * r["scored"] for r in results) / scored)}
     names = [s["name"] for s in sequences] + (["held-out mean"] if heldout else [])
-    ours = f"ours = {args.preset}" + (f" ({args.weights})" if args.weights else " (default weights)")
+    options = tracker_options(args)
+    ours = (f"ours = {args.preset}" + (f" ({args.weights})" if args.weights else " (default weights)")
+            + "".join(f", {k}={v}" for k, v in options.overrides) + (f", hparams {args.hparams}" if args.hparams else ""))
     text = (table([per_tracker[t] for t in trackers], trackers, names) + "\n\n"
             + f"FPS (per-frame update, {args.threads} threads; 1 / median time, in brackets frames / total time): "
             + ", ".join(f"{t} {timing[t]['median']:.1f} ({timing[t]['mean']:.1f})" for t in trackers) + "\n\n"
@@ -286,6 +286,7 @@ def main() -> None:
                 clean = {t: {s: {k: v for k, v in r.items() if k != "curves"} for s, r in per_tracker[t].items()}
                          for t in trackers}
                 json.dump({"machine": where, "preset": args.preset, "weights": args.weights, "backend": args.backend,
+                           "overrides": dict(options.overrides),
                            "threads": args.threads, "cv2": cv2.__version__, "fps": timing, "results": clean},
                           f, indent=1)
         print(f"wrote {path}")
