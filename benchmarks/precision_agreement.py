@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from siamrpnpp_core import SiamRPNTracker, build_model, get_preset, open_frames  # noqa: E402
 from siamrpnpp_core.atomic import atomic_write  # noqa: E402
 from siamrpnpp_core.backends import build_engine  # noqa: E402
-from siamrpnpp_core.backends.precision import cpu_flags, units  # noqa: E402
+from siamrpnpp_core.backends.precision import cpu_flags, cpu_model, units  # noqa: E402
 from siamrpnpp_core.boxes import iou  # noqa: E402
 
 DATA = ROOT / ".cache" / "opencv-doc" / "usr" / "share" / "doc" / "opencv-doc" / "examples" / "data"
@@ -248,12 +248,7 @@ def verdicts(records: list[dict]) -> list[str]:
 
 
 def machine_line(flags) -> str:
-    model = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), model)
-    except OSError:
-        pass
+    model = cpu_model()
     found = [f for f in ("amx_bf16", "amx_int8", "avx512_bf16", "avx512_vnni", "avx_vnni", "avx512f", "avx2")
              if f in flags]
     return (f"{model} ({platform.machine()}), {os.cpu_count()} CPUs, {torch.get_num_threads()} threads, flags: "

@@ -12,24 +12,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
 
 from siamrpnpp_core import TrackerOptions
+from siamrpnpp_core.backends.precision import cpu_model
 from siamrpnpp_core.evaluation.search import SearchJob, SearchOptions, search
 from siamrpnpp_core.synthetic import SynthConfig, generate
 
 BACKGROUNDS = Path(__file__).resolve().parents[1] / ".cache/opencv-doc/usr/share/doc/opencv-doc/examples/data"
 SPACE = {"penalty_k": {"values": [0.04, 0.1, 0.2, 0.3]}, "window_influence": {"values": [0.35, 0.45]},
          "lr": {"values": [0.3, 0.4]}}
-
-
-def cpu_name() -> str:
-    with open("/proc/cpuinfo") as f:
-        names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-    return names[0] if names else platform.processor()
 
 
 def timed_search(root: str, out: str, options: SearchOptions) -> tuple[float, dict]:
@@ -56,7 +50,7 @@ def main() -> None:
         results = [(name, *timed_search(root, os.path.join(work, f"s{k}"), o)) for k, (name, o) in enumerate(runs)]
     frames = 16 * args.sequences * args.length
     print(f"16 settings x {args.sequences} sequences x {args.length} frames ({frames} frames), siamrpn_alex_dwxcorr, "
-          f"CPU backend auto; {os.cpu_count()} cores, {cpu_name()}; load average {load:.1f} at the start, "
+          f"CPU backend auto; {os.cpu_count()} cores, {cpu_model()}; load average {load:.1f} at the start, "
           f"{os.getloadavg()[0]:.1f} at the end")
     print("| run | wall time (s) | frames/s | speed-up |\n|---|---|---|---|")
     for name, seconds, _ in results:

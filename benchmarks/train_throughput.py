@@ -21,7 +21,7 @@ import time
 import torch
 
 from siamrpnpp_core.synthetic import SynthConfig, generate
-from siamrpnpp_core.backends.precision import cpu_flags, units
+from siamrpnpp_core.backends.precision import cpu_flags, cpu_model, units
 from siamrpnpp_core.training.config import AMP_MODES, load_config
 from siamrpnpp_core.training.index import pack_lmdb
 from siamrpnpp_core.training.prepare import prepare, video_jobs
@@ -99,14 +99,6 @@ def main() -> None:
             layout = "channels-last" if trainer.memory_format == torch.channels_last else "contiguous"
             print(f"| {preset} | {trainer.device} | {amp} ({trainer.amp or 'float32'}) | {layout} | {rate:.2f} "
                   f"({rate / baseline:.2f}x) |", flush=True)
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return "CPU model unknown"
 
 
 if __name__ == "__main__":

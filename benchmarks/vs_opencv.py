@@ -28,7 +28,6 @@ import argparse
 import itertools
 import json
 import os
-import platform
 import sys
 import time
 import tomllib
@@ -43,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from siamrpnpp_core import open_frames  # noqa: E402
+from siamrpnpp_core.backends.precision import cpu_model  # noqa: E402
 from siamrpnpp_core.options import add_tracker_options, tracker_options  # noqa: E402
 from siamrpnpp_core.evaluation.metrics import PRECISION_AT, iou, ope_curves, ope_summary  # noqa: E402
 
@@ -188,14 +188,7 @@ def draw(folder: Path, seq: dict, frames: list[np.ndarray], results: dict) -> No
 
 
 def machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    model = cpu_model()
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     return f"{model}, {os.cpu_count()} cores visible, load average {load} at start"
 

@@ -3,10 +3,12 @@
 Every sequence pans over a real photograph and moves a textured patch (cut from another photograph)
 with scale and aspect change; sequence ``k`` adds one event by ``k % 4``: strong scale/aspect change,
 fast motion (jumps), occlusion by another patch (partial then full), or leaving the view and coming
-back. Ground truth is the visible part of the target's pixel box. For training, ``distractors`` adds
-look-alikes (the target's texture, recoloured and resized) that circle the target and cross it, passing
-behind it (DaSiamRPN's remedy for jumps to similar objects), and ``tall`` makes some targets upright. Written in one of the standard
+back. Ground truth is the visible part of the target's pixel box. Written in one of the standard
 layouts (``otb``, ``uav123``, ``lasot``, ``got10k``, ``vot``) with a fixed seed: same inputs, same files.
+
+For training, ``distractors`` adds look-alikes (the target's texture, recoloured and resized) that circle
+the target and cross it, passing behind it (DaSiamRPN's remedy for jumps to similar objects), and
+``tall`` makes some targets upright.
 """
 from __future__ import annotations
 
@@ -180,8 +182,8 @@ def _trajectory(rng, cfg: SynthConfig, event: str):
 
 def _lookalike(rng, target: np.ndarray, centre: np.ndarray, size: np.ndarray, cfg: SynthConfig):
     """A distractor: the target's texture recoloured (hue, saturation, brightness), maybe shifted round and
-    mirrored, at 0.8-1.25 of its
-    size, on a path that circles the target at 0.6-2.5 target sizes and crosses it now and then."""
+    mirrored, at 0.8-1.25 of its size, on a path that circles the target at 0.6-2.5 target sizes and
+    crosses it now and then."""
     hsv = cv2.cvtColor(target, cv2.COLOR_BGR2HSV).astype(np.int16)
     hsv[..., 0] = (hsv[..., 0] + rng.integers(-25, 26)) % 180
     hsv[..., 1:] = np.clip(hsv[..., 1:] * rng.uniform(0.7, 1.3, 2), 0, 255)

@@ -14,6 +14,7 @@ passed in), so every choice can be tested with made-up flag sets.
 from __future__ import annotations
 
 import functools
+import platform
 import logging
 from collections.abc import Iterable
 
@@ -45,6 +46,19 @@ def cpu_flags() -> frozenset[str]:
             return parse_cpu_flags(f.read())
     except OSError:
         return frozenset()
+
+
+@functools.cache
+def cpu_model() -> str:
+    """This machine's CPU model name (``/proc/cpuinfo``; else what ``platform`` knows), for benchmark reports."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
 
 
 def units(flags: Iterable[str], precision: str) -> list[str]:
