@@ -1,4 +1,4 @@
-"""Rebuild the shipped demonstration model, step by step and resumably (each step skips finished work).
+"""Build the default model, step by step and resumably (each step skips finished work).
 
 1. generate synthetic training sequences (siamrpnpp_core.synthetic, seeds disjoint from the benchmark's):
    textured targets over photographs, each with look-alike distractors circling and crossing it, half of

@@ -130,3 +130,13 @@ def test_synth_command_takes_distractors_and_tall_targets(tmp_path, backgrounds)
     assert '"distractors": 2' in meta and '"tall": 1.0' in meta
     gt = np.loadtxt(out / "synth" / "synth-1" / "groundtruth.txt", delimiter=",")
     assert gt[0, 3] > 1.4 * gt[0, 2]
+
+
+def test_bad_distractor_settings_are_refused(tmp_path, capsys):
+    from siamrpnpp_core.cli import main
+
+    with pytest.raises(ValueError, match="tall a probability in"):
+        SynthConfig(tall=1.5)
+    assert main(["eval", "synth", "--out", str(tmp_path / "s"), "--distractors", "-1"]) == 2
+    assert "distractors must be >= 0" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()
