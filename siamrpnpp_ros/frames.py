@@ -93,6 +93,11 @@ class LatestFrame:
             frame, self._frame = self._frame, None
             return frame
 
+    def wake(self) -> None:
+        """Return a waiting ``take`` now (with None when nothing came), e.g. to stop the tracking thread."""
+        with self._cond:
+            self._cond.notify_all()
+
     def discard(self) -> None:
         """Forget a pending frame without counting it as dropped (e.g. after the last target is cleared)."""
         with self._cond:

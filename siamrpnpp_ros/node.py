@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import signal
 import threading
 import time
 from concurrent.futures import Future
@@ -289,6 +290,7 @@ class TrackerNode(LifecycleNode):
         self._subscriptions_active = []
         self._stop.set()
         if self._worker is not None:
+            self.inbox.wake()
             self._worker.join(timeout=30.0)
             self._worker = None
         if hasattr(self, "inbox"):
@@ -551,6 +553,9 @@ def main(args=None) -> int:
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
+        # A terminal's Ctrl-C reaches both `ros2 launch` and the node, and launch then forwards its own
+        # SIGINT: a repeated interrupt must not cut the clean stop short (SIGTERM/SIGKILL still end it).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         node.stop()
         executor.shutdown()
         node.destroy_node()

@@ -376,10 +376,17 @@ def _init_distributed() -> tuple[int, int, int]:
     return dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0"))
 
 
-def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype of config ``amp`` on ``device``; None: float32 throughout."""
+def autocast_dtype(amp: str, device: torch.device, cpu_features: frozenset[str] | None = None) -> torch.dtype | None:
+    """The autocast dtype of config ``amp`` on ``device``; None: float32 throughout.
+
+    ``auto`` picks what is fast and safe there: float16 on CUDA, bfloat16 on CPUs with bf16 units
+    (``cpu_features``, default this machine's flags), else float32.
+    """
     if amp == "auto":
-        return torch.float16 if device.type == "cuda" else None
+        if device.type == "cuda":
+            return torch.float16
+        has_bf16 = units(cpu_flags() if cpu_features is None else cpu_features, "bf16")
+        return torch.bfloat16 if device.type == "cpu" and has_bf16 else None
     if amp == "fp16" and device.type != "cuda":
         raise ValueError("amp: fp16 needs a CUDA device (on CPUs use bf16)")
     return {"off": None, "fp16": torch.float16, "bf16": torch.bfloat16}[amp]

@@ -271,4 +271,8 @@ def test_amp_modes_are_checked():
 
         with pytest.raises(ValueError, match="fp16 needs a CUDA device"):
             autocast_dtype("fp16", torch.device("cpu"))
-        assert autocast_dtype("auto", torch.device("cpu")) is None
+        cpu = torch.device("cpu")
+        assert autocast_dtype("auto", cpu, frozenset({"avx2", "fma"})) is None
+        assert autocast_dtype("auto", cpu, frozenset({"avx2", "avx512_bf16"})) == torch.bfloat16
+        assert autocast_dtype("auto", cpu, frozenset({"amx_bf16"})) == torch.bfloat16
+        assert autocast_dtype("off", cpu, frozenset({"avx512_bf16"})) is None
