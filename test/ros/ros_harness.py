@@ -138,10 +138,14 @@ class NodeProcess:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def stop(self) -> int:
-        """SIGINT, as ros2 launch does; returns the exit code."""
+    def stop(self, interrupts: int = 1) -> int:
+        """SIGINT, as ros2 launch does (``interrupts`` of them, 20 ms apart, as a terminal's Ctrl-C reaching
+        both launch and the node and then launch's own); returns the exit code."""
         if self.alive():
-            self.process.send_signal(signal.SIGINT)
+            for count in range(interrupts):
+                if count:
+                    time.sleep(0.02)
+                self.process.send_signal(signal.SIGINT)
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from ros_harness import NodeProcess
+from ros_harness import Client, NodeProcess, image_msg, reliable_images
 
 
 @pytest.mark.parametrize(("overrides", "expected"), [
@@ -67,3 +67,18 @@ def test_a_failed_configure_leaves_the_managed_node_running_unconfigured(tmp_pat
         assert call(GetState, "get_state", GetState.Request()).current_state.id == State.PRIMARY_STATE_INACTIVE
     finally:
         assert process.stop() == 0, process.log()
+
+
+def test_a_repeated_ctrl_c_while_tracking_ends_the_node_cleanly(tmp_path, ros_node, walker_frames):
+    """A terminal's Ctrl-C under ``ros2 launch`` reaches the node twice (from the terminal, then from
+    launch): the second interrupt, mid-shutdown while a frame is being tracked, must not end in a traceback."""
+    frames, box = walker_frames
+    process = NodeProcess("/interrupted", tmp_path / "node.log", **reliable_images("/interrupted"))
+    client = Client(ros_node, "/interrupted")
+    client.wait_ready(process)
+    client.feed(image_msg(frames[0], 0))
+    assert client.set_target(box, index=0).success, process.log()
+    for index in range(1, 4):
+        client.publish(image_msg(frames[index], index))  # the tracking thread is busy when the signals come
+    code = process.stop(interrupts=2)
+    assert code == 0 and "Traceback" not in process.log(), process.log()
