@@ -11,7 +11,7 @@ No real video is used: the demo clip and the held-out set of ``benchmarks/vs_ope
 Interrupted, it resumes (rerun the same command): finished steps are skipped, training continues from its
 last checkpoint.
 
-Usage: ``python training/make_default_model.py [--work DIR] [--threads N]``.
+Usage: ``python training/make_default_model.py [--work DIR] [--threads N] [--epochs E --pairs-per-epoch P]``.
 """
 from __future__ import annotations
 
@@ -34,6 +34,8 @@ def main(argv=None) -> int:
     p.add_argument("--distractors", type=int, default=2, help="look-alikes per sequence")
     p.add_argument("--tall", type=float, default=0.5, help="share of upright targets")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--epochs", type=int, help="override the recipe's epochs (a shorter run on a slow machine)")
+    p.add_argument("--pairs-per-epoch", type=int, help="override the recipe's pairs per epoch")
     p.add_argument("--output", default=SHIPPED)
     args = p.parse_args(argv)
 
@@ -53,7 +55,12 @@ def main(argv=None) -> int:
         print(prepare(video_jobs("lasot", raw), prepared, workers=args.threads))
     dataset = {"name": "synthetic", "root": os.path.join(prepared, "crop511"),
                "anno": os.path.join(prepared, "train.json"), "frame_range": 30}
-    cfg = load_config(CONFIG, overrides={"datasets": [dataset], "out_dir": os.path.join(args.work, "run")})
+    overrides = {"datasets": [dataset], "out_dir": os.path.join(args.work, "run")}
+    if args.epochs is not None:
+        overrides["epochs"] = args.epochs
+    if args.pairs_per_epoch is not None:
+        overrides["pairs_per_epoch"] = args.pairs_per_epoch
+    cfg = load_config(CONFIG, overrides=overrides)
     trainer = Trainer(cfg)
     trainer.run()
     trainer.export(args.output, half=True)
