@@ -77,7 +77,7 @@ def _csrt(frame, box):
     return tracker
 
 
-def _inside(point, box) -> bool:
+def inside(point, box) -> bool:
     x, y, w, h = box
     return x <= point[0] <= x + w and y <= point[1] <= y + h
 
@@ -94,7 +94,7 @@ def test_csrt_from_each_box_reaches_the_next(reference, clip):
         tracker = _csrt(clip[a], reference[a])
         for index in range(a + 1, b + 1):
             ok, box = tracker.update(clip[index])
-        if not (ok and _inside(centre(np.array(box, float)), reference[b])):
+        if not (ok and inside(centre(np.array(box, float)), reference[b])):
             misses.append((a, b, tuple(box)))
     assert not misses, f"CSRT disagrees with the reference boxes: {misses}"
 
@@ -112,5 +112,5 @@ def test_csrt_from_the_init_box_agrees_until_the_group(reference, clip):
         assert ok, index
         if index in reference:
             box = np.array(box, float)
-            assert _inside(centre(box), reference[index]), (index, box)
+            assert inside(centre(box), reference[index]), (index, box)
             assert iou(box, reference[index]) >= 0.4, (index, box)

@@ -7,16 +7,23 @@
 3. train ``training/configs/default_synthetic.yaml`` (bfloat16 autocast on CPUs with bf16 units),
 4. export float16 weights to ``siamrpnpp_core/data/siamrpn_alex_synthetic.safetensors``.
 
-No real video is used: the demo clip and the held-out set of ``benchmarks/vs_opencv.py`` stay unseen.
+With ``--real-videos``, real video joins the synthetic sequences: tracks of unlabelled clips verified
+forward and backward (``siamrpnpp_core.training.pseudo_labels``). The demo clip's source (``vtest.avi``) and
+the held-out set of ``benchmarks/vs_opencv.py`` stay unseen: such videos are refused. ``--init-weights``
+fine-tunes a trained model instead of training from scratch. The shipped file's exact command (stage 2 of
+its recipe, from the file of commit 54eccb4) is in README "The demonstration model, rebuilt".
 Interrupted, it resumes (rerun the same command): finished steps are skipped, training continues from its
 last checkpoint.
 
-Usage: ``python training/make_default_model.py [--work DIR] [--threads N] [--epochs E --pairs-per-epoch P]``.
+Usage: ``python training/make_default_model.py [--work DIR] [--threads N] [--epochs E --pairs-per-epoch P]
+[--init-weights FILE --base-lr LR] [--real-videos VIDEO... --real-use N]``.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shutil
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -36,8 +43,18 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--epochs", type=int, help="override the recipe's epochs (a shorter run on a slow machine)")
     p.add_argument("--pairs-per-epoch", type=int, help="override the recipe's pairs per epoch")
+    p.add_argument("--real-videos", nargs="*", default=[], metavar="VIDEO",
+                   help="unlabelled real videos to mine for forward-backward verified tracks")
+    p.add_argument("--real-use", type=int, default=-1, help="real tracks drawn per epoch (-1: each once)")
+    p.add_argument("--init-weights", help="fine-tune from these weights (e.g. the shipped model) instead of from scratch")
+    p.add_argument("--base-lr", type=float, help="override the recipe's peak learning rate (lower to fine-tune)")
     p.add_argument("--output", default=SHIPPED)
     args = p.parse_args(argv)
+    for video in args.real_videos:
+        if any(name in os.path.basename(video).lower() for name in HELD_OUT):
+            p.error(f"{video}: the demo clip's source and the held-out benchmark videos stay out of training")
+        if not os.path.isfile(video):
+            p.error(f"{video}: no such video")
 
     import torch
 
@@ -53,9 +70,15 @@ def main(argv=None) -> int:
                                   distractors=args.distractors, tall=args.tall))
     if not os.path.isfile(os.path.join(prepared, "train.json")):
         print(prepare(video_jobs("lasot", raw), prepared, workers=args.threads))
-    dataset = {"name": "synthetic", "root": os.path.join(prepared, "crop511"),
-               "anno": os.path.join(prepared, "train.json"), "frame_range": 30}
-    overrides = {"datasets": [dataset], "out_dir": os.path.join(args.work, "run")}
+    datasets = [{"name": "synthetic", "root": os.path.join(prepared, "crop511"),
+                 "anno": os.path.join(prepared, "train.json"), "frame_range": 30}]
+    if args.real_videos:
+        datasets.append(real_dataset(args.real_videos, args.work, args.threads, args.real_use))
+    overrides = {"datasets": datasets, "out_dir": os.path.join(args.work, "run")}
+    if args.base_lr is not None:
+        overrides["base_lr"] = args.base_lr
+    if args.init_weights:
+        overrides["init_weights"] = os.path.abspath(args.init_weights)
     if args.epochs is not None:
         overrides["epochs"] = args.epochs
     if args.pairs_per_epoch is not None:
@@ -66,6 +89,26 @@ def main(argv=None) -> int:
     trainer.export(args.output, half=True)
     print(f"wrote {args.output} ({os.path.getsize(args.output) / 1e6:.1f} MB) after {trainer.step} steps")
     return 0
+
+
+HELD_OUT = ("vtest", "megamind", "carphone")  # the demo clip's source and benchmarks/heldout/sequences.toml
+
+
+def real_dataset(videos: list[str], work: str, threads: int, num_use: int) -> dict:
+    """Mine, then prepare, forward-backward verified tracks of ``videos``; their training dataset entry."""
+    from siamrpnpp_core.training.pseudo_labels import mine
+    from siamrpnpp_core.training.prepare import prepare, video_jobs
+
+    raw, prepared = os.path.join(work, "real_raw"), os.path.join(work, "real")
+    record = os.path.join(raw, "pseudo_labels.json")
+    summary = json.load(open(record)) if os.path.isfile(record) else {}
+    if not summary.get("complete") or sorted(summary["videos"]) != sorted(map(os.path.basename, videos)):
+        mine(videos, raw)
+        shutil.rmtree(prepared, ignore_errors=True)
+    if not os.path.isfile(os.path.join(prepared, "train.json")):
+        print(prepare(video_jobs("lasot", raw), prepared, workers=threads))
+    return {"name": "real", "root": os.path.join(prepared, "crop511"), "anno": os.path.join(prepared, "train.json"),
+            "frame_range": 30, "num_use": num_use}
 
 
 if __name__ == "__main__":

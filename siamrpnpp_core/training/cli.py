@@ -40,6 +40,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         if fmt in ("got10k", "lasot"):
             q.add_argument("--sequences", nargs="+", metavar="NAME", help="only these sequences")
         q.set_defaults(func=cmd_prepare, format=fmt)
+    q = sub.add_parser("pseudo-labels", help="label unlabelled videos by forward-backward verified CSRT tracks "
+                       "(written in LaSOT's layout: then `prepare lasot --root OUT`)")
+    q.add_argument("videos", nargs="+", metavar="VIDEO")
+    q.add_argument("--out", required=True, help="an empty folder, or one this command wrote before (replaced)")
+    q.add_argument("--clip-length", type=int, default=40, help="frames per track")
+    q.add_argument("--clip-stride", type=int, default=16, help="frames between clip starts")
+    q.add_argument("--proposals", type=int, default=6, help="boxes tried per clip")
+    q.add_argument("--min-return-iou", type=float, default=0.7, help="IoU of the backward track's end with the start")
+    q.set_defaults(func=cmd_pseudo_labels)
     q = sub.add_parser("pack", help="pack prepared crops into an LMDB database for faster loading")
     q.add_argument("--out", required=True, help="a folder written by `siamrpnpp prepare <format>`")
     q.add_argument("--name", default="train")
@@ -61,6 +70,17 @@ def cmd_prepare(args) -> int:
         spec["lmdb"] = _pack(args.out, args.name)
     print("add to the training config's datasets:\n  - {" + ", ".join(f"{k}: {v}" for k, v in spec.items()) + "}")
     return 0
+
+
+def cmd_pseudo_labels(args) -> int:
+    from .pseudo_labels import PseudoLabelConfig, mine
+
+    cfg = PseudoLabelConfig(clip_length=args.clip_length, clip_stride=args.clip_stride, proposals=args.proposals,
+                            min_return_iou=args.min_return_iou)
+    summary = mine(args.videos, args.out, cfg)
+    kept = sum(v["kept"] for v in summary["videos"].values())
+    print(f"{kept} verified tracks in {args.out}; crop them with: siamrpnpp prepare lasot --root {args.out} --out DIR")
+    return 0 if kept else 1
 
 
 def _pack(out: str, name: str) -> str:

@@ -109,6 +109,7 @@ class TrainConfig:
     backbone_train_layers: tuple[str, ...] = ("layer2", "layer3", "layer4")
     backbone_lr_mult: float = 0.1
     pretrained: str | None = None  # ImageNet-pretrained backbone weights
+    init_weights: str | None = None  # whole-model weights to fine-tune from (pysot layout, loaded strictly)
     amp: str = "auto"  # one of AMP_MODES; YAML true/false mean auto/off
     # run
     seed: int = 0

@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from ..atomic import atomic_open
 from ..backends.precision import BF16_UNITS, cpu_flags, units
-from ..checkpoint import PYSOT, save_safetensors
+from ..checkpoint import PYSOT, load_weights, save_safetensors
 from ..device import resolve_device
 from ..model import SiamRPN
 from .checkpointing import load_checkpoint_file, load_latest, rng_state, save_checkpoint, set_rng_state
@@ -65,6 +65,15 @@ def load_pretrained_backbone(backbone: torch.nn.Module, path: str) -> None:
     backbone.load_state_dict(state, strict=False)
 
 
+def load_init_weights(model: torch.nn.Module, path: str) -> None:
+    """Start from a whole model's weights (fine-tuning): strictly, and only in pysot's convention, the one
+    our training targets follow (mmtracking's weights place anchors and crops differently)."""
+    weights_format = load_weights(model, path)
+    if weights_format != PYSOT:
+        raise ValueError(f"init_weights {path}: {weights_format} weights; training targets follow pysot's "
+                         "convention, so only pysot-layout weights can be fine-tuned")
+
+
 class Trainer:
     """Builds model, optimiser, data and logs from a :class:`TrainConfig`; ``run()`` trains."""
 
@@ -84,6 +93,8 @@ class Trainer:
         self.model = SiamRPN(cfg.model_config())
         if cfg.pretrained:
             load_pretrained_backbone(self.model.backbone, cfg.pretrained)
+        if cfg.init_weights:
+            load_init_weights(self.model, cfg.init_weights)
         self.model.to(self.device)
         self.train_layers = [m for name in cfg.backbone_train_layers for m in backbone_stage(self.model.backbone, name)]
         train_params = {id(p) for m in self.train_layers for p in m.parameters()}

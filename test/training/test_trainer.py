@@ -204,6 +204,30 @@ def test_pretrained_backbone_is_loaded(prepared, tmp_path):
         Trainer(tiny_config(prepared, tmp_path / "run2", pretrained=str(tmp_path / "broken.pth")), progress=False)
 
 
+def test_fine_tuning_starts_from_whole_model_weights(prepared, tmp_path, one_thread):
+    """``init_weights``: a new run starts from an exported model (every tensor equal) and trains on from it;
+    weights of another shape, or in mmtracking's convention, are refused before any step."""
+    from siamrpnpp_core.checkpoint import MMTRACKING, save_safetensors
+
+    first = Trainer(tiny_config(prepared, tmp_path / "first", **RUN), resume=None, progress=False)
+    first.run(max_steps=2)
+    first.export(str(tmp_path / "first.safetensors"))
+    tuned = Trainer(tiny_config(prepared, tmp_path / "tuned", **RUN, init_weights=str(tmp_path / "first.safetensors")),
+                    resume=None, progress=False)
+    for name, tensor in first.model.state_dict().items():
+        torch.testing.assert_close(tuned.model.state_dict()[name], tensor, rtol=0, atol=0)
+    before = {n: t.clone() for n, t in tuned.model.state_dict().items()}
+    tuned.run(max_steps=1)
+    assert any(not torch.equal(before[n], t) for n, t in tuned.model.state_dict().items())
+
+    save_safetensors(first.model.state_dict(), tmp_path / "mm.safetensors", MMTRACKING)
+    with pytest.raises(ValueError, match="only pysot-layout weights"):
+        Trainer(tiny_config(prepared, tmp_path / "mm", init_weights=str(tmp_path / "mm.safetensors")), progress=False)
+    with pytest.raises(ValueError, match="does not fit the model"):
+        Trainer(tiny_config(prepared, tmp_path / "wide", model={"width_mult": 0.5, "neck_in_channels": [128]},
+                            init_weights=str(tmp_path / "first.safetensors")), progress=False)
+
+
 def test_sigterm_saves_the_current_step(prepared, tmp_path):
     values = tiny_values(prepared, tmp_path / "run", **{**RUN, "checkpoint_interval": 100, "num_workers": 1})
     config = write_config(tmp_path / "run.yaml", values)
