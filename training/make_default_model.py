@@ -25,6 +25,8 @@ import json
 import os
 import shutil
 import sys
+import tomllib
+from dataclasses import asdict
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -50,8 +52,9 @@ def main(argv=None) -> int:
     p.add_argument("--base-lr", type=float, help="override the recipe's peak learning rate (lower to fine-tune)")
     p.add_argument("--output", default=SHIPPED)
     args = p.parse_args(argv)
+    held_out = held_out_names()
     for video in args.real_videos:
-        if any(name in os.path.basename(video).lower() for name in HELD_OUT):
+        if any(name in os.path.basename(video).lower() for name in held_out):
             p.error(f"{video}: the demo clip's source and the held-out benchmark videos stay out of training")
         if not os.path.isfile(video):
             p.error(f"{video}: no such video")
@@ -91,18 +94,27 @@ def main(argv=None) -> int:
     return 0
 
 
-HELD_OUT = ("vtest", "megamind", "carphone")  # the demo clip's source and benchmarks/heldout/sequences.toml
+def held_out_names() -> set[str]:
+    """Base names of the videos kept out of training: the demo clip's source and those of the held-out set
+    (``benchmarks/heldout/sequences.toml``); a variant suffix (``carphone_distorted``) is the same video."""
+    with open(os.path.join(ROOT, "benchmarks", "heldout", "sequences.toml"), "rb") as f:
+        videos = [s["video"] for s in tomllib.load(f)["sequence"]]
+    return {"vtest"} | {os.path.basename(v).split("_")[0].split(".")[0].lower() for v in videos}
 
 
 def real_dataset(videos: list[str], work: str, threads: int, num_use: int) -> dict:
     """Mine, then prepare, forward-backward verified tracks of ``videos``; their training dataset entry."""
-    from siamrpnpp_core.training.pseudo_labels import mine
+    from siamrpnpp_core.training.pseudo_labels import PseudoLabelConfig, mine
     from siamrpnpp_core.training.prepare import prepare, video_jobs
 
     raw, prepared = os.path.join(work, "real_raw"), os.path.join(work, "real")
     record = os.path.join(raw, "pseudo_labels.json")
-    summary = json.load(open(record)) if os.path.isfile(record) else {}
-    if not summary.get("complete") or sorted(summary["videos"]) != sorted(map(os.path.basename, videos)):
+    summary = {}
+    if os.path.isfile(record):
+        with open(record) as f:
+            summary = json.load(f)
+    if (not summary.get("complete") or summary["config"] != asdict(PseudoLabelConfig())
+            or sorted(summary["videos"]) != sorted(map(os.path.basename, videos))):
         mine(videos, raw)
         shutil.rmtree(prepared, ignore_errors=True)
     if not os.path.isfile(os.path.join(prepared, "train.json")):

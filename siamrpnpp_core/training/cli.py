@@ -8,6 +8,7 @@ import os
 import sys
 
 from .prepare import FORMATS
+from .pseudo_labels import PseudoLabelConfig
 
 HELP = {
     "coco": "COCO: --root IMAGE_FOLDER --annotations instances_train2017.json",
@@ -16,6 +17,14 @@ HELP = {
     "ytbb": "YouTube-BB: --root FRAMES --annotations yt_bb_detection_train.csv [--frame-pattern]",
     "got10k": "GOT-10k: --root GOT-10k (train/<sequence>/...)",
     "lasot": "LaSOT: --root LaSOTBenchmark (<class>/<sequence>/...)",
+}
+
+# PseudoLabelConfig fields offered by `prepare pseudo-labels`, with their help texts
+PSEUDO_LABEL_OPTIONS = {
+    "clip_length": "frames per track",
+    "clip_stride": "frames between clip starts",
+    "proposals": "boxes tried per clip",
+    "min_return_iou": "IoU of the backward track's end with the start box",
 }
 
 
@@ -44,10 +53,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                        "(written in LaSOT's layout: then `prepare lasot --root OUT`)")
     q.add_argument("videos", nargs="+", metavar="VIDEO")
     q.add_argument("--out", required=True, help="an empty folder, or one this command wrote before (replaced)")
-    q.add_argument("--clip-length", type=int, default=40, help="frames per track")
-    q.add_argument("--clip-stride", type=int, default=16, help="frames between clip starts")
-    q.add_argument("--proposals", type=int, default=6, help="boxes tried per clip")
-    q.add_argument("--min-return-iou", type=float, default=0.7, help="IoU of the backward track's end with the start")
+    for field, text in PSEUDO_LABEL_OPTIONS.items():
+        default = getattr(PseudoLabelConfig, field)
+        q.add_argument(f"--{field.replace('_', '-')}", type=type(default), default=default,
+                       help=f"{text} (default {default})")
     q.set_defaults(func=cmd_pseudo_labels)
     q = sub.add_parser("pack", help="pack prepared crops into an LMDB database for faster loading")
     q.add_argument("--out", required=True, help="a folder written by `siamrpnpp prepare <format>`")
@@ -73,10 +82,9 @@ def cmd_prepare(args) -> int:
 
 
 def cmd_pseudo_labels(args) -> int:
-    from .pseudo_labels import PseudoLabelConfig, mine
+    from .pseudo_labels import mine
 
-    cfg = PseudoLabelConfig(clip_length=args.clip_length, clip_stride=args.clip_stride, proposals=args.proposals,
-                            min_return_iou=args.min_return_iou)
+    cfg = PseudoLabelConfig(**{field: getattr(args, field) for field in PSEUDO_LABEL_OPTIONS})
     summary = mine(args.videos, args.out, cfg)
     kept = sum(v["kept"] for v in summary["videos"].values())
     print(f"{kept} verified tracks in {args.out}; crop them with: siamrpnpp prepare lasot --root {args.out} --out DIR")

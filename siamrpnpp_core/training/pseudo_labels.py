@@ -17,6 +17,7 @@ import numpy as np
 
 from ..atomic import atomic_write
 from ..boxes import iou
+from ..sources import open_frames
 
 
 @dataclass(frozen=True)
@@ -46,19 +47,12 @@ class PseudoLabelConfig:
 
 def read_video(path: str, max_side: int = 640) -> list[np.ndarray]:
     """All frames of a video (BGR), downscaled so that the longer side is at most ``max_side``."""
-    capture = cv2.VideoCapture(path)
-    if not capture.isOpened():
-        raise FileNotFoundError(f"cannot open video {path}")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"cannot open video {path}: no such file")
     frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
+    for frame in open_frames(path):
         scale = max_side / max(frame.shape[:2])
-        if scale < 1:
-            frame = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        frames.append(frame)
-    capture.release()
+        frames.append(cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else frame)
     if not frames:
         raise ValueError(f"{path}: no frame could be decoded")
     return frames

