@@ -273,7 +273,7 @@ def test_manual_lifecycle_with_autostart_false(cli, ros_node):
     assert "Transitioning successful" in cli.run(DEACTIVATE)
     assert "Transitioning successful" in cli.run(CLEANUP)
     assert "unconfigured [1]" in cli.run(LIFECYCLE_GET)
-    assert "network unloaded" in launch.output()
+    wait_until(lambda: "network unloaded" in launch.output(), 30, "the cleanup log line")  # relayed by launch
     assert launch.stop() == 0, launch.output()
 
 
@@ -281,10 +281,12 @@ def test_ros_run_compressed_topic_follows_namespace_and_remap(cli, ros_node, fra
     """image_transport compressed: the remapped, namespaced base topic + /compressed (not image/compressed)."""
     watcher = Watcher(ros_node, "/uav1/camera/image_raw/compressed", "/uav1", compressed=True)
     node = cli.start(RUN_COMPRESSED)
-    wait_until(lambda: watcher.image_pub.get_subscription_count() or not node.alive(), 300,
-             "a subscription on /uav1/camera/image_raw/compressed")
+    active = "active: tracking /uav1/camera/image_raw/compressed (compressed)"
+    # The log line is written after the subscription exists: wait for both, the log may lag discovery.
+    wait_until(lambda: (watcher.image_pub.get_subscription_count() and active in node.output())
+               or not node.alive(), 300, "a subscription on /uav1/camera/image_raw/compressed")
     assert node.alive(), node.output()
-    assert "active: tracking /uav1/camera/image_raw/compressed (compressed)" in node.output()
+    assert active in node.output()
     assert watcher.subscribers("/uav1/image/compressed") == 0
     watcher.deliver(frames[0], 0)
     client = Client(ros_node, "/uav1", compressed=True)
