@@ -14,11 +14,12 @@ from siamrpnpp_core import SiamRPNTracker, build_model, get_preset
 from siamrpnpp_core.backends import Calibration, build_engine
 from siamrpnpp_core.backends import calibration as calibration_module
 from siamrpnpp_core.backends.calibration import DEMO_BOXES, output_convs, recipe_key, resolved
-from siamrpnpp_core.backends.precision import (backend_for, choose_precision, cpu_flags, parse_cpu_flags,
-                                               precision_warning, resolve_precision, units)
+from siamrpnpp_core.backends.precision import (backend_for, choose_precision, cpu_flags, dot_product_units,
+                                               parse_cpu_flags, precision_warning, resolve_precision, units)
 from siamrpnpp_core.boxes import iou
 
-AVX2 = frozenset("fpu sse4_2 avx avx2 fma f16c".split())  # e.g. Haswell to Skylake client, Zen 2/3
+SANDY_BRIDGE = frozenset("fpu sse4_2 avx".split())  # no AVX2: no 8-bit multiply-adds worth using
+AVX2 = SANDY_BRIDGE | {"avx2", "fma", "f16c"}  # e.g. Haswell to Skylake client, Zen 2/3, this project's CI machine
 ALDER_LAKE = AVX2 | {"avx_vnni"}
 ICE_LAKE = AVX2 | {"avx512f", "avx512bw", "avx512_vnni"}
 ZEN5 = ICE_LAKE | {"avx512_bf16"}  # this project's 2-core machine
@@ -39,12 +40,12 @@ def test_cpu_flags_are_read_from_the_first_processor():
 
 
 def test_auto_picks_fp32_without_low_precision_units():
-    precision, why = choose_precision(AVX2, EVERY)
+    precision, why = choose_precision(SANDY_BRIDGE, EVERY)
     assert precision == "fp32" and "no bf16 or int8 units" in why and "avx512_vnni" in why
 
 
 @pytest.mark.parametrize("flags, expected, unit", [
-    (ALDER_LAKE, "int8", "avx_vnni"), (ICE_LAKE, "int8", "avx512_vnni"), (ZEN5, "bf16", "avx512_bf16"),
+    (AVX2, "int8", "avx2"), (ALDER_LAKE, "int8", "avx_vnni"), (ICE_LAKE, "int8", "avx512_vnni"), (ZEN5, "bf16", "avx512_bf16"),
     (SAPPHIRE_RAPIDS, "bf16", "amx_bf16"), (BF16_NO_INT8, "bf16", "avx512_bf16"), (GRAVITON3, "bf16", "bf16")])
 def test_auto_picks_bf16_then_int8_where_the_cpu_has_units(flags, expected, unit):
     precision, why = choose_precision(flags, EVERY)
@@ -76,7 +77,14 @@ def test_resolve_precision_errors_and_warnings(caplog):
     messages = [(r.levelno, r.getMessage()) for r in caplog.records]
     assert messages[0] == (logging.INFO, "precision auto: bf16, because the CPU has bf16 units (avx512_bf16)")
     assert len(messages) == 2 and messages[1][0] == logging.WARNING and "emulated" in messages[1][1]
-    assert precision_warning("int8", AVX2) and precision_warning("fp32", AVX2) is None
+    assert "7-bit range" in precision_warning("int8", SANDY_BRIDGE) and precision_warning("fp32", AVX2) is None
+    assert precision_warning("int8", AVX2) is None  # AVX2's multiply-adds: measured faster than fp32
+
+
+def test_int8_is_7_bit_without_dot_products_and_8_bit_with_them():
+    assert dot_product_units(AVX2) == [] and dot_product_units(SANDY_BRIDGE) == []
+    assert dot_product_units(ALDER_LAKE) == ["avx_vnni"] and dot_product_units(GRAVITON3) == ["i8mm", "asimddp"]
+    assert resolved(Calibration(), ALDER_LAKE).reduce_range is False
 
 
 def test_auto_backend_follows_the_precision():

@@ -26,7 +26,7 @@ import torch
 
 from ..atomic import atomic_path, atomic_write
 from .base import Engine, Kernels
-from .precision import units
+from .precision import dot_product_units
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def file_digest(path: str | os.PathLike) -> str:
 
 def resolved(recipe: Calibration, flags: Iterable[str]) -> Calibration:
     """``recipe`` with its defaults filled in for a CPU with ``flags`` (the video, the 7-bit choice)."""
-    reduce_range = not units(flags, "int8") if recipe.reduce_range is None else recipe.reduce_range
+    reduce_range = not dot_product_units(flags) if recipe.reduce_range is None else recipe.reduce_range
     return dataclasses.replace(recipe, video=recipe.video or default_video(), reduce_range=reduce_range)
 
 

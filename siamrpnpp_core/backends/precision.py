@@ -4,7 +4,7 @@
 ``bf16``  bfloat16 convolutions: OpenVINO's inference precision hint, or the ``torch`` engine's weights;
 ``int8``  the search graph statically quantised by ONNX Runtime on real search crops (see
           ``calibration``), run by ONNX Runtime or OpenVINO;
-``auto``  bf16 where the CPU has bf16 units, else int8 where it has 8-bit dot-product units, else
+``auto``  bf16 where the CPU has bf16 units, else int8 where it has 8-bit dot-product units or AVX2, else
           ``fp32``: bf16 kept the one-step agreement within the noise floor on both benchmark models, int8
           is faster but agreed less (README, Reduced precision).
 
@@ -26,7 +26,10 @@ BACKEND_PRECISIONS = {"eager": ("fp32",), "torch": ("fp32", "bf16"), "onnxruntim
                       "openvino": ("fp32", "bf16", "int8")}
 # /proc/cpuinfo flags (x86 "flags", Arm "Features") of units that make a precision fast.
 BF16_UNITS = ("amx_bf16", "avx512_bf16", "bf16")  # bf16: Arm's BFDOT/BFMMLA
-INT8_UNITS = ("amx_int8", "avx512_vnni", "avx_vnni", "i8mm", "asimddp")  # i8mm, asimddp: Arm dot products
+INT8_DOT_UNITS = ("amx_int8", "avx512_vnni", "avx_vnni", "i8mm", "asimddp")  # i8mm, asimddp: Arm dot products
+# AVX2's 8-bit multiply-adds, without a dot product: int8 then runs at a 7-bit range (see ``calibration``) and
+# still took 0.56 of fp32's frame time (AlexNet, ONNX Runtime, a 2-core AVX2 EPYC; README, Reduced precision).
+INT8_UNITS = INT8_DOT_UNITS + ("avx2",)
 
 
 def parse_cpu_flags(cpuinfo: str) -> frozenset[str]:
@@ -68,6 +71,12 @@ def units(flags: Iterable[str], precision: str) -> list[str]:
     return [flag for flag in wanted if flag in present]
 
 
+def dot_product_units(flags: Iterable[str]) -> list[str]:
+    """The flags in ``flags`` of 8-bit dot-product units (without them int8 is quantised to 7 bits)."""
+    present = set(flags)
+    return [flag for flag in INT8_DOT_UNITS if flag in present]
+
+
 def choose_precision(flags: Iterable[str], available: Iterable[str]) -> tuple[str, str]:
     """``auto``: the precision to run among ``available`` on a CPU with ``flags``, and why.
 
@@ -92,7 +101,7 @@ def precision_warning(precision: str, flags: Iterable[str]) -> str | None:
     if precision == "bf16":
         return (f"precision 'bf16' on a CPU without bf16 units ({listed}): it runs emulated, likely slower than "
                 "fp32 (OpenVINO may fall back to f32), and boxes still differ from fp32")
-    return (f"precision 'int8' on a CPU without 8-bit dot-product units ({listed}): it runs on plain vector "
+    return (f"precision 'int8' on a CPU without 8-bit multiply-add units ({listed}): it runs on plain vector "
             "instructions with a 7-bit range (reduce_range), so it may gain little over fp32")
 
 
