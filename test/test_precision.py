@@ -45,8 +45,8 @@ def test_auto_picks_fp32_without_low_precision_units():
 
 
 @pytest.mark.parametrize("flags, expected, unit", [
-    (AVX2, "int8", "avx2"), (ALDER_LAKE, "int8", "avx_vnni"), (ICE_LAKE, "int8", "avx512_vnni"), (ZEN5, "bf16", "avx512_bf16"),
-    (SAPPHIRE_RAPIDS, "bf16", "amx_bf16"), (BF16_NO_INT8, "bf16", "avx512_bf16"), (GRAVITON3, "bf16", "bf16")])
+    (AVX2, "int8", "avx2"), (ALDER_LAKE, "int8", "avx_vnni"), (ICE_LAKE, "int8", "avx512_vnni"),
+    (ZEN5, "bf16", "avx512_bf16"), (SAPPHIRE_RAPIDS, "bf16", "amx_bf16"), (BF16_NO_INT8, "bf16", "avx512_bf16"), (GRAVITON3, "bf16", "bf16")])
 def test_auto_picks_bf16_then_int8_where_the_cpu_has_units(flags, expected, unit):
     precision, why = choose_precision(flags, EVERY)
     assert precision == expected and unit in why

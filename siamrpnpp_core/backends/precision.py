@@ -64,17 +64,19 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown CPU"
 
 
-def units(flags: Iterable[str], precision: str) -> list[str]:
-    """The flags in ``flags`` that give ``precision`` hardware support (empty for fp32 and for none)."""
-    wanted = {"bf16": BF16_UNITS, "int8": INT8_UNITS}.get(precision, ())
+def _present(flags: Iterable[str], wanted: Iterable[str]) -> list[str]:
     present = set(flags)
     return [flag for flag in wanted if flag in present]
 
 
+def units(flags: Iterable[str], precision: str) -> list[str]:
+    """The flags in ``flags`` that give ``precision`` hardware support (empty for fp32 and for none)."""
+    return _present(flags, {"bf16": BF16_UNITS, "int8": INT8_UNITS}.get(precision, ()))
+
+
 def dot_product_units(flags: Iterable[str]) -> list[str]:
     """The flags in ``flags`` of 8-bit dot-product units (without them int8 is quantised to 7 bits)."""
-    present = set(flags)
-    return [flag for flag in INT8_DOT_UNITS if flag in present]
+    return _present(flags, INT8_DOT_UNITS)
 
 
 def choose_precision(flags: Iterable[str], available: Iterable[str]) -> tuple[str, str]:
