@@ -15,7 +15,7 @@ frame; it is scored on the other annotated frames only:
 - P@20: the fraction of frames whose centre error is at most 20 pixels;
 - IoU>=.5: annotated frames with IoU >= 0.5, out of all scored;
 - dishonest: the fraction of scored frames where the tracker claims the target (ours: state ``tracking``;
-  OpenCV: ``update`` returned true) while IoU < 0.5;
+  OpenCV: ``update`` returned true) while IoU < 0.5; false lost: where it does not claim it while IoU >= 0.5;
 - FPS: per-frame updates per second (init excluded) over all frames of all sequences: one over the median
   update time (robust to other load on a shared machine), and frames over total time.
 
@@ -168,6 +168,7 @@ def score(seq: dict, run: dict) -> dict:
         "hits": int(np.sum(overlaps >= 0.5)),
         "scored": len(scored),
         "dishonest": float(np.mean(claims & (overlaps < 0.5))),
+        "false_lost": float(np.mean(~claims & (overlaps >= 0.5))),
     }
 
 
@@ -195,14 +196,14 @@ def machine() -> str:
 
 def table(rows: list[dict], trackers: list[str], sequences: list[str]) -> str:
     head = "| sequence | frames | " + " | ".join(
-        f"{t} AUC | {t} P@20 | {t} IoU>=.5 | {t} dishonest" for t in trackers) + " |"
-    lines = [head, "|" + "---|" * (2 + 4 * len(trackers))]
+        f"{t} AUC | {t} P@20 | {t} IoU>=.5 | {t} dishonest | {t} false lost" for t in trackers) + " |"
+    lines = [head, "|" + "---|" * (2 + 5 * len(trackers))]
     for name in sequences:
         cells = [name, str(rows[0][name]["scored"]) if name in rows[0] else ""]
         for r in rows:
             s = r.get(name)
             cells += [f"{s['auc']:.3f}", f"{s['precision']:.2f}", f"{s['hits']}/{s['scored']}",
-                      f"{s['dishonest']:.2f}"] if s else ["-"] * 4
+                      f"{s['dishonest']:.2f}", f"{s['false_lost']:.2f}"] if s else ["-"] * 5
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -258,7 +259,7 @@ def main() -> None:
             hits, scored = sum(r["hits"] for r in results), sum(r["scored"] for r in results)
             per_tracker[name]["held-out mean"] = {
                 "auc": summary["success"], "precision": summary["precision"], "hits": hits, "scored": scored,
-                "dishonest": float(sum(r["dishonest"] * r["scored"] for r in results) / scored)}
+                **{k: float(sum(r[k] * r["scored"] for r in results) / scored) for k in ("dishonest", "false_lost")}}
     names = [s["name"] for s in sequences] + (["held-out mean"] if heldout else [])
     options = tracker_options(args)
     ours = (f"ours = {args.preset}" + (f" ({args.weights})" if args.weights else " (default weights)")

@@ -29,6 +29,11 @@ def default_weights_path() -> str | None:
     return str(path) if path.is_file() else None
 
 
+def shipped_weights_for(preset: str | Preset) -> str | None:
+    """The shipped demonstration weights if ``preset``'s network is the default preset's, else None."""
+    return default_weights_path() if get_preset(preset).model == get_preset(DEFAULT_PRESET).model else None
+
+
 def build_model(preset: str | Preset = DEFAULT_PRESET, *, weights: str | os.PathLike | None = None,
                 random_init: bool = False, device: str | torch.device = "auto", half: bool = False) -> SiamRPN:
     """The preset's network in eval mode on ``device``, with its weights.
@@ -36,8 +41,9 @@ def build_model(preset: str | Preset = DEFAULT_PRESET, *, weights: str | os.Path
     Args:
         preset: preset name (see ``siamrpnpp presets``) or a ``Preset``.
         weights: checkpoint to load strictly: pysot model-zoo or training ``.pth``, mmtracking ``.pth`` or
-            ``.safetensors``. Without one, the default preset gets the shipped demonstration weights
-            (trained on synthetic data only) and other presets a seeded random initialisation.
+            ``.safetensors``. Without one, the presets of the default's AlexNet network (``siamrpn_alex_colour``,
+            ``siamrpn_alex_dwxcorr``) get the shipped demonstration weights (trained without labelled
+            video) and other presets a seeded random initialisation.
         random_init: seeded random initialisation (identical in every process) for any preset; such a
             network tracks nothing meaningful (demos, tests). Excludes ``weights``.
         device: ``"auto"`` (first CUDA GPU, else the CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or a
@@ -52,12 +58,11 @@ def build_model(preset: str | Preset = DEFAULT_PRESET, *, weights: str | os.Path
     preset = get_preset(preset)
     dev = resolve_device(device)
     dtype = resolve_dtype(dev, half)
-    if weights is None and not random_init and preset.name == DEFAULT_PRESET \
-            and preset.model == get_preset(DEFAULT_PRESET).model:
-        weights = default_weights_path()
+    if weights is None and not random_init:
+        weights = shipped_weights_for(preset)
         if weights is not None:
-            log.info("no weights given: using the shipped demonstration weights of %s (synthetic training "
-                     "data only; use the published SiamRPN++ weights for real tracking)", preset.name)
+            log.info("no weights given: using the shipped demonstration weights of %s (trained without "
+                     "labelled video; use the published SiamRPN++ weights for real tracking)", preset.name)
     if weights is not None:
         with _collector_paused():
             model = _uninitialised(preset)  # every tensor is overwritten by the strict load below

@@ -11,9 +11,9 @@ from importlib import resources
 import cv2
 from tqdm import tqdm
 
-from .builder import build_model, default_weights_path
+from .builder import build_model, shipped_weights_for
 from .checkpoint import CheckpointError, check_state_dict, read_state_dict, save_safetensors
-from .config import DEFAULT_PRESET, HYPERPARAMETERS, PRESETS, PYSOT, get_preset
+from .config import HYPERPARAMETERS, PRESETS, PYSOT, get_preset
 from .model import SiamRPN
 from .options import add_model_options, add_tracker_options, tracker_options
 from .sources import open_frames, write_boxes
@@ -134,9 +134,9 @@ def cmd_demo(args) -> int:
     args.init = DEMO_INIT
     args.video = args.video or args.video_default
     args.output = args.output or args.output_default
-    if args.weights is None and not args.random_init and args.preset == DEFAULT_PRESET and default_weights_path():
-        print(f"NOTE: no --weights given: using the shipped demonstration model ({DEFAULT_PRESET} trained on "
-              "synthetic data only). For real tracking pass published SiamRPN++ weights (pysot model zoo "
+    if args.weights is None and not args.random_init and shipped_weights_for(args.preset):
+        print(f"NOTE: no --weights given: using the shipped demonstration model ({args.preset}, trained without "
+              "labelled video). For real tracking pass published SiamRPN++ weights (pysot model zoo "
               "model.pth) with --weights and the matching --preset.")
     elif args.weights is None:
         print("NOTE: no --weights given, so the network is RANDOMLY INITIALISED: the box will not follow the "

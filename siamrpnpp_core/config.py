@@ -68,6 +68,12 @@ class TrackerConfig:
     # Lost/tracking hysteresis: lost below ``confidence_low``, tracking again above ``confidence_high``.
     confidence_low: float = 0.5
     confidence_high: float = 0.7
+    # Colour model (siamrpnpp_core.colour; not in the authors' release, off at 0): the share of the target's
+    # colour likelihood in each proposal's score, and the least colour similarity (Bhattacharyya, 0-1) of
+    # the tracked box to the first frame's target below which the tracker reports itself lost.
+    colour_weight: float = 0.0
+    colour_min_similarity: float = 0.0
+    colour_bins: int = 16
     # Weights format (WEIGHTS_FORMATS): None follows the loaded model's, as presets do; a named format
     # must equal the model's (SiamRPNTracker raises otherwise).
     weights_format: str | None = None
@@ -79,6 +85,10 @@ class TrackerConfig:
             raise ValueError(f"window_influence must be in [0, 1], got {self.window_influence}")
         if self.lr < 0 or self.penalty_k < 0:
             raise ValueError("lr and penalty_k must be non-negative")
+        if not 0 <= self.colour_weight <= 1 or not 0 <= self.colour_min_similarity <= 1:
+            raise ValueError("colour_weight and colour_min_similarity must be in [0, 1]")
+        if not 2 <= self.colour_bins <= 256:
+            raise ValueError(f"colour_bins must be in [2, 256], got {self.colour_bins}")
         if self.confidence_low > self.confidence_high:
             raise ValueError("confidence_low must not exceed confidence_high")
 
@@ -107,6 +117,8 @@ _ALEX = ModelConfig(backbone="alexnet", used_layers=(5,), neck_in_channels=(256,
                     weighted_fusion=False, adjust=False, rpn="single")
 _MOBILEV2 = ModelConfig(backbone="mobilenetv2", used_layers=(3, 5, 7), neck_in_channels=(44, 134, 448),
                         weighted_fusion=False, width_mult=1.4)
+
+_ALEX_TRACKER = TrackerConfig(penalty_k=0.16, window_influence=0.40, lr=0.30, instance_size=287, base_size=0)
 
 PRESETS: dict[str, Preset] = {
     p.name: p
@@ -139,8 +151,15 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "siamrpn_alex_dwxcorr",
             _ALEX,
-            TrackerConfig(penalty_k=0.16, window_influence=0.40, lr=0.30, instance_size=287, base_size=0),
+            _ALEX_TRACKER,
             "AlexNet, one depthwise RPN, 287 search region (the release's fastest model; small robots)",
+        ),
+        Preset(
+            "siamrpn_alex_colour",
+            _ALEX,
+            replace(_ALEX_TRACKER, colour_weight=0.3, colour_min_similarity=0.6),
+            "siamrpn_alex_dwxcorr plus a colour model of the target (look-alikes rank lower; a box of other "
+            "colours is reported lost); the default, set for the shipped weights",
         ),
         Preset(
             "siamrpn_mobilev2_l234_dwxcorr",
@@ -152,8 +171,9 @@ PRESETS: dict[str, Preset] = {
 }
 
 
-# The preset used when none is named; it has shipped demonstration weights (see builder.DEFAULT_WEIGHTS).
-DEFAULT_PRESET = "siamrpn_alex_dwxcorr"
+# The preset used when none is named: its network (and every preset's with the same one) has shipped
+# demonstration weights (see builder.DEFAULT_WEIGHTS); its colour settings were chosen for them.
+DEFAULT_PRESET = "siamrpn_alex_colour"
 
 
 def get_preset(name: str | Preset) -> Preset:

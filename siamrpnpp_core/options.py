@@ -13,6 +13,7 @@ from .tracker import SiamRPNTracker
 
 # Command-line hyperparameter overrides: option dest = TrackerConfig field.
 HYPERPARAMETER_OPTIONS = ("penalty_k", "window_influence", "lr")
+COLOUR_OPTIONS = ("colour_weight", "colour_min_similarity")
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ def add_model_options(p: argparse.ArgumentParser, default_preset: str = DEFAULT_
     p.add_argument("--preset", default=default_preset, choices=sorted(PRESETS),
                    help=f"network and hyperparameters (default {default_preset}; see `siamrpnpp presets`)")
     p.add_argument("--weights", help="pysot/mmtracking .pth or .safetensors (default: the shipped demonstration "
-                                     f"weights for {DEFAULT_PRESET}, seeded random weights for other presets)")
+                                     "weights for the AlexNet presets, seeded random weights for the others)")
     p.add_argument("--random-weights", action="store_true", dest="random_init",
                    help="seeded random weights, for any preset (demos and tests: tracks nothing meaningful)")
 
@@ -66,6 +67,10 @@ def add_tracker_options(p: argparse.ArgumentParser, hyperparameters: bool = True
     if hyperparameters:
         for name in HYPERPARAMETER_OPTIONS:
             p.add_argument(f"--{name.replace('_', '-')}", type=float, help=f"override {name}")
+    p.add_argument("--colour-weight", type=float,
+                   help="share of the target's colour model in each proposal's score (0: the authors' tracker)")
+    p.add_argument("--colour-min-similarity", type=float,
+                   help="report lost when the tracked box's colours are less similar than this (0-1) to the target's")
     p.add_argument("--long-term", action="store_true", help="long-term mode: enlarge the search region when lost")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
     p.add_argument("--half", action="store_true", help="float16 inference (CUDA only)")
@@ -79,7 +84,8 @@ def add_tracker_options(p: argparse.ArgumentParser, hyperparameters: bool = True
 
 def tracker_options(args: argparse.Namespace) -> TrackerOptions:
     """The options parsed by :func:`add_tracker_options`."""
-    overrides = {name: getattr(args, name) for name in HYPERPARAMETER_OPTIONS if getattr(args, name, None) is not None}
+    overrides = {name: getattr(args, name) for name in HYPERPARAMETER_OPTIONS + COLOUR_OPTIONS
+                 if getattr(args, name, None) is not None}
     if args.long_term:
         overrides["long_term"] = True
     return TrackerOptions(preset=args.preset, weights=args.weights, random_init=args.random_init,

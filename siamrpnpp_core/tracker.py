@@ -14,6 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import colour as col
 from . import geometry as geo
 from .backends import as_engine, concat_kernels
 from .boxes import cxcywh_to_xywh, xywh_centre
@@ -91,6 +92,7 @@ class _SearchRegion:
     instance_size: int
     scale_z: float
     window_influence: float
+    image: np.ndarray | None  # the uint8 crop, kept for the colour model
 
 
 def tracker_config_for(model, config: TrackerConfig) -> TrackerConfig:
@@ -167,6 +169,7 @@ class SiamRPNTracker:
         """Forget the target; ``track`` raises until the next ``init``."""
         self._kernels = None
         self._center = self._size = self._channel_average = None
+        self._target_colours = self._likelihood = None
         self._lost = False
 
     @property
@@ -185,8 +188,12 @@ class SiamRPNTracker:
         self._center = np.array(xywh_centre(x, y, w, h, CENTRE_RULES[cfg.weights_format]))
         self._size = np.array([w, h])
         self._channel_average = np.mean(image, axis=(0, 1))
-        s_z = round(geo.context_size(self._size[0], self._size[1], cfg.context_amount))
-        self._kernels = self.engine.template(self._crop(image, cfg.exemplar_size, s_z))
+        s_z = geo.context_size(self._size[0], self._size[1], cfg.context_amount)
+        self._kernels = self.engine.template(self._tensor(self._crop(image, cfg.exemplar_size, round(s_z))))
+        if cfg.colour_weight > 0 or cfg.colour_min_similarity > 0:
+            context = s_z * cfg.instance_size / cfg.exemplar_size
+            self._target_colours, self._likelihood = col.target_model(
+                image, (*self._center, *self._size), context, cfg.colour_bins)
         self._lost = False
 
     def track(self, frame) -> TrackResult:
@@ -201,8 +208,9 @@ class SiamRPNTracker:
         s_z = geo.context_size(self._size[0], self._size[1], cfg.context_amount)
         s_x = s_z * (instance_size / cfg.exemplar_size)
         patch = self._crop(image, instance_size, round(s_x))
-        return _SearchRegion(patch, instance_size, cfg.exemplar_size / s_z,
-                             cfg.lost_window_influence if searching else cfg.window_influence)
+        return _SearchRegion(self._tensor(patch), instance_size, cfg.exemplar_size / s_z,
+                             cfg.lost_window_influence if searching else cfg.window_influence,
+                             patch if self._likelihood is not None else None)
 
     def _update(self, image: np.ndarray, region: _SearchRegion, cls: torch.Tensor, loc: torch.Tensor) -> TrackResult:
         """Pick the best anchor of one target's maps and move the target state (pysot's ``track``)."""
@@ -214,7 +222,10 @@ class SiamRPNTracker:
 
         scale_z = region.scale_z
         penalty = geo.scale_ratio_penalty(pred[2], pred[3], self._size, scale_z, cfg.penalty_k)
-        pscore = penalty * score
+        ranked = score
+        if cfg.colour_weight > 0:
+            ranked = (1 - cfg.colour_weight) * score + cfg.colour_weight * self._colour_scores(region, pred)
+        pscore = penalty * ranked
         pscore = pscore * (1 - region.window_influence) + window * region.window_influence
         best = np.argmax(pscore)
         best_score = score[best]
@@ -233,18 +244,32 @@ class SiamRPNTracker:
         self._center = np.array([cx, cy])
         self._size = np.array([width, height])
 
-        if best_score < cfg.confidence_low:
+        if best_score < cfg.confidence_low or not self._colours_match(image, clipped):
             self._lost = True
         elif best_score > cfg.confidence_high:
             self._lost = False
         box = tuple(float(v) for v in cxcywh_to_xywh(*clipped))
         return TrackResult(box, float(best_score), self.state)
 
-    def _crop(self, image: np.ndarray, out_size: int, crop_size) -> torch.Tensor:
+    def _colours_match(self, image: np.ndarray, box) -> bool:
+        """Whether ``box``'s colours are at least ``colour_min_similarity`` like the first frame's target."""
+        if self.config.colour_min_similarity == 0:
+            return True
+        seen = col.colour_histogram(image, col.box_mask(image.shape, box), self.config.colour_bins)
+        return col.similarity(seen, self._target_colours) >= self.config.colour_min_similarity
+
+    def _colour_scores(self, region: _SearchRegion, pred: np.ndarray) -> np.ndarray:
+        """Mean object likelihood of the target's colours inside each proposal ``pred`` (search-crop pixels)."""
+        boxes = pred.copy()
+        boxes[:2] += region.instance_size / 2  # proposals are relative to the crop's centre
+        return col.box_means(col.likelihood_map(region.image, self._likelihood), boxes)
+
+    def _crop(self, image: np.ndarray, out_size: int, crop_size) -> np.ndarray:
         if self.config.weights_format == MMTRACKING:
-            patch = geo.get_subwindow_mmtracking(image, self._center, out_size, crop_size, self._channel_average)
-        else:
-            patch = geo.get_subwindow(image, self._center, out_size, crop_size, self._channel_average)
+            return geo.get_subwindow_mmtracking(image, self._center, out_size, crop_size, self._channel_average)
+        return geo.get_subwindow(image, self._center, out_size, crop_size, self._channel_average)
+
+    def _tensor(self, patch: np.ndarray) -> torch.Tensor:
         array = patch.transpose(2, 0, 1)[np.newaxis].astype(np.float32)
         return torch.from_numpy(array).to(self.device, self.dtype)
 

@@ -20,7 +20,7 @@ class NodeConfig:
 
     preset: str = _param(DEFAULT_PRESET, "Core preset: network and tracker hyperparameters.")
     weights: str = _param("", "Checkpoint file (pysot .pth, mmtracking .pth or .safetensors); empty = the "
-                              "core's default: the shipped demonstration weights for the default preset, "
+                              "core's default: the shipped demonstration weights for the AlexNet presets, "
                               "seeded random weights for the others (demos and tests only).")
     random_weights: bool = _param(False, "Seeded random weights for any preset (demos and tests only; "
                                          "weights must then be empty).")
@@ -40,6 +40,10 @@ class NodeConfig:
                                    (-1.0, 1.0))
     confidence_high: float = _param(-1.0, "Score above which a LOST target is TRACKING again; negative = preset's.",
                                     (-1.0, 1.0))
+    colour_weight: float = _param(-1.0, "Share of the target's colour model in each proposal's score (0 = the "
+                                        "authors' tracker); negative = the preset's value.", (-1.0, 1.0))
+    colour_min_similarity: float = _param(-1.0, "LOST when the box's colours are less similar than this (0-1) to "
+                                                "the target's; 0 = off, negative = the preset's value.", (-1.0, 1.0))
     max_targets: int = _param(1, "Targets followed at once, all sharing one network. With 1, set_target "
                                  "replaces the target; above 1, a new id beyond the limit is refused.", (1, 64))
     class_id: str = _param("target", "class_id of the hypothesis in every published Detection2D.")
@@ -90,10 +94,9 @@ class NodeConfig:
     def tracker_config(self) -> TrackerConfig:
         """The preset's tracker hyperparameters with this node's overrides (the core's ``tracker_config``)."""
         changes = {"long_term": True} if self.long_term else {}
-        if self.confidence_low >= 0:
-            changes["confidence_low"] = self.confidence_low
-        if self.confidence_high >= 0:
-            changes["confidence_high"] = self.confidence_high
+        for name in ("confidence_low", "confidence_high", "colour_weight", "colour_min_similarity"):
+            if getattr(self, name) >= 0:
+                changes[name] = getattr(self, name)
         return tracker_config(self.preset, overrides=changes)
 
 

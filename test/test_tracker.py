@@ -20,7 +20,8 @@ class ScriptedModel(nn.Module):
         super().__init__()
         self.anchor = nn.Parameter(torch.zeros(1))
         self.background_logit = 0.0
-        self.plan = None  # (anchor, row, col, fg_logit, (dx, dy, dw, dh)) relative to the map centre
+        # (anchor, row, col, fg_logit, (dx, dy, dw, dh)) relative to the map centre, or a list of them
+        self.plan = None
         self.search_sizes, self.templates = [], []
 
     def template(self, z):
@@ -33,8 +34,8 @@ class ScriptedModel(nn.Module):
         cls = torch.zeros(1, 10, size, size)
         cls[0, 5:] = self.background_logit
         loc = torch.zeros(1, 20, size, size)
-        if self.plan:
-            a, row, col, logit, deltas = self.plan
+        peaks = self.plan if isinstance(self.plan, list) else [self.plan] if self.plan else []
+        for a, row, col, logit, deltas in peaks:
             r, c = size // 2 + row, size // 2 + col
             cls[0, 5 + a, r, c] = logit
             for i, d in enumerate(deltas):

@@ -25,6 +25,7 @@ PSEUDO_LABEL_OPTIONS = {
     "clip_stride": "frames between clip starts",
     "proposals": "boxes tried per clip",
     "min_return_iou": "IoU of the backward track's end with the start box",
+    "max_frame_side": "frames are resized so that their longer side is at most this",
 }
 
 

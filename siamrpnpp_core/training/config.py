@@ -19,8 +19,9 @@ PER_REPLICA_SUM, GLOBAL_MEAN = "per_replica_sum", "global_mean"
 LOSS_NORMALISATIONS = (PER_REPLICA_SUM, GLOBAL_MEAN)
 # A label class (positive or negative) with exactly one anchor in a normalisation group.
 SINGLE_ANCHOR_RULES = ("drop", "count")
-# Mixed precision: auto = float16 (loss-scaled) on CUDA, float32 on CPUs; bf16 = bfloat16 autocast
-# (about twice float32's pairs/s on CPUs with bf16 units, see benchmarks/train_throughput.py).
+# Mixed precision: auto = float16 (loss-scaled) on CUDA, bfloat16 on CPUs with bf16 units, else
+# float32; bf16 = bfloat16 autocast (about twice float32's pairs/s on CPUs with bf16 units, see
+# benchmarks/train_throughput.py).
 AMP_MODES = ("auto", "off", "fp16", "bf16")
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import optuna
 import pytest
 
-from siamrpnpp_core import TrackerOptions
+from siamrpnpp_core import DEFAULT_PRESET, TrackerOptions
 from siamrpnpp_core.cli import main
 from siamrpnpp_core.evaluation import distributed
 from siamrpnpp_core.evaluation import search as search_module
@@ -192,7 +192,7 @@ def test_search_passes_every_tracker_option_of_run_to_its_workers(otb_root, tmp_
     assert not jobs
     assert main(common) == 0
     [job] = jobs
-    assert job.tracker == TrackerOptions(preset="siamrpn_alex_dwxcorr", random_init=True, hparams="mmtracking_otb100",
+    assert job.tracker == TrackerOptions(preset=DEFAULT_PRESET, random_init=True, hparams="mmtracking_otb100",
                                          overrides=(("long_term", True),), device="cpu", backend="torch")
     assert (job.init_rule, job.overlap, job.ope_rules) == ("exact", "vot", "lasot")
     assert job.tracker.config().penalty_k == 0.4 and job.tracker.config().long_term

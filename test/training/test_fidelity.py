@@ -16,8 +16,9 @@ from siamrpnpp_core.training.sampling import PairDataset, collate
 from siamrpnpp_core.training.trainer import Trainer
 
 # one step of 4 pairs = 2 replicas (the authors' GPUs) of 2 pairs; the backbone frozen in epoch 0
+# in float32 (amp auto would pick bfloat16 on CPUs with bf16 units)
 STEP = {"epochs": 2, "pairs_per_epoch": 16, "batch_size": 4, "micro_batch": 2, "warmup_epochs": 0,
-        "base_lr": 0.01, "end_lr": 0.01}
+        "base_lr": 0.01, "end_lr": 0.01, "amp": "off"}
 
 
 def authors_replica_loss(cls, loc, labels, delta, weight, cls_weight=1.0, loc_weight=1.2):

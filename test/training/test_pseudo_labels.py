@@ -152,7 +152,7 @@ def test_a_real_clip_becomes_a_lasot_dataset_that_prepares(tmp_path, opencv_doc_
 
     # the command line, run again on the same folder: replaces it, and the same seed gives the same tracks
     assert siamrpnpp(["prepare", "pseudo-labels", str(video), "--out", str(out), "--clip-length", "15",
-                      "--clip-stride", "15", "--proposals", "4"]) == 0
+                      "--clip-stride", "15", "--proposals", "4", "--max-frame-side", "768"]) == 0
     assert json.loads((out / "pseudo_labels.json").read_text())["videos"] == summary["videos"]
     assert len(load_dataset("LaSOT", out)) == counts["kept"]
 
