@@ -1,12 +1,13 @@
 """Our tracker against OpenCV's CSRT, KCF and MIL on real video with hand-made reference boxes.
 
     python benchmarks/vs_opencv.py [--preset P] [--weights W] [--long-term] [...] [--trackers ours csrt kcf mil]
-                                   [--sequences NAME ...] [--threads 2] [--draw DIR]
+                                   [--sequences NAME ...] [--sequence-file TOML] [--threads 2] [--draw DIR]
                                    [--json benchmarks/results/vs_opencv.json]
                                    [--markdown benchmarks/results/vs_opencv.md]
 
 Sequences: the packaged demo clip (``test/data/demo_reference_boxes.txt``, every 5th frame) and the
-held-out set (``benchmarks/heldout/sequences.toml``; fetch its videos with ``benchmarks/heldout/fetch.sh``).
+held-out set (``benchmarks/heldout/sequences.toml``; fetch its videos with ``benchmarks/heldout/fetch.sh``),
+or with ``--sequence-file benchmarks/validation/sequences.toml`` the validation set, on which settings are chosen.
 Every tracker starts on a sequence's first frame from its first reference box and runs through every
 frame; it is scored on the other annotated frames only:
 
@@ -213,6 +214,9 @@ def main() -> None:
     add_tracker_options(parser)  # our tracker: the options of `siamrpnpp track`
     parser.add_argument("--trackers", nargs="+", default=list(ALL_TRACKERS), choices=ALL_TRACKERS)
     parser.add_argument("--sequences", nargs="+", help="only these sequences (demo and the held-out names)")
+    parser.add_argument("--sequence-file", default=str(HELDOUT),
+                        help="the annotated sequences besides the demo clip (default: the held-out set; "
+                             "benchmarks/validation/sequences.toml to choose settings)")
     parser.add_argument("--threads", type=int, default=2, help="PyTorch and OpenCV threads (default: 2)")
     parser.add_argument("--draw", help="write each annotated frame with all boxes as PNG into this folder")
     parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "vs_opencv.json"))
@@ -227,7 +231,7 @@ def main() -> None:
         print(f"NOTE: cv2 {cv2.__version__} has no {', '.join(missing)} (they need opencv-contrib-python-headless): "
               "left out", file=sys.stderr)
         trackers = [t for t in trackers if t not in missing]
-    sequences = [demo_sequence(), *heldout_sequences()]
+    sequences = [demo_sequence(), *heldout_sequences(args.sequence_file)]
     if args.sequences:
         unknown = set(args.sequences) - {s["name"] for s in sequences}
         if unknown:
@@ -252,15 +256,17 @@ def main() -> None:
                  {t: per_tracker[t][seq["name"]] for t in trackers})
 
     heldout = [s["name"] for s in sequences if s["heldout"]]
+    sequence_file = Path(args.sequence_file).resolve()
+    mean_row = "held-out mean" if sequence_file == HELDOUT else f"{sequence_file.parent.name} mean"
     for name in trackers:  # the held-out set's mean curves
         if heldout:
             summary = ope_summary([per_tracker[name][s]["curves"] for s in heldout])
             results = [per_tracker[name][s] for s in heldout]
             hits, scored = sum(r["hits"] for r in results), sum(r["scored"] for r in results)
-            per_tracker[name]["held-out mean"] = {
+            per_tracker[name][mean_row] = {
                 "auc": summary["success"], "precision": summary["precision"], "hits": hits, "scored": scored,
                 **{k: float(sum(r[k] * r["scored"] for r in results) / scored) for k in ("dishonest", "false_lost")}}
-    names = [s["name"] for s in sequences] + (["held-out mean"] if heldout else [])
+    names = [s["name"] for s in sequences] + ([mean_row] if heldout else [])
     options = tracker_options(args)
     ours = (f"ours = {args.preset}" + (f" ({args.weights})" if args.weights else " (default weights)")
             + "".join(f", {k}={v}" for k, v in options.overrides) + (f", hparams {args.hparams}" if args.hparams else ""))
