@@ -15,19 +15,24 @@ CHANNELS = [0, 1, 2]
 RANGES = [0, 256, 0, 256, 0, 256]
 
 
-def box_mask(shape, box) -> np.ndarray:
-    """uint8 mask of ``shape[:2]`` with the pixels of ``box`` (clipped to the image) set to 1."""
+def box_window(shape, box) -> tuple[slice, slice]:
+    """Row and column slices of the pixels of ``box`` in an image of ``shape``, clipped to it."""
     height, width = shape[:2]
     cx, cy, w, h = box
     x0, y0 = max(int(round(cx - w / 2)), 0), max(int(round(cy - h / 2)), 0)
     x1, y1 = min(int(round(cx + w / 2)), width), min(int(round(cy + h / 2)), height)
-    mask = np.zeros((height, width), np.uint8)
-    mask[y0:y1, x0:x1] = 1
+    return slice(y0, y1), slice(x0, x1)
+
+
+def box_mask(shape, box) -> np.ndarray:
+    """uint8 mask of ``shape[:2]`` with the pixels of ``box`` (clipped to the image) set to 1."""
+    mask = np.zeros(shape[:2], np.uint8)
+    mask[box_window(shape, box)] = 1
     return mask
 
 
-def colour_histogram(image: np.ndarray, mask: np.ndarray, bins: int) -> np.ndarray:
-    """Normalised ``bins^3`` BGR histogram (float32, sums to 1) of the pixels where ``mask`` is set."""
+def colour_histogram(image: np.ndarray, mask: np.ndarray | None, bins: int) -> np.ndarray:
+    """Normalised ``bins^3`` BGR histogram (float32, sums to 1) of the pixels where ``mask`` is set (all: None)."""
     hist = cv2.calcHist([image], CHANNELS, mask, [bins] * 3, RANGES)
     total = float(hist.sum())
     if total == 0:

@@ -255,7 +255,7 @@ class SiamRPNTracker:
         """Whether ``box``'s colours are at least ``colour_min_similarity`` like the first frame's target."""
         if self.config.colour_min_similarity == 0:
             return True
-        seen = col.colour_histogram(image, col.box_mask(image.shape, box), self.config.colour_bins)
+        seen = col.colour_histogram(image[col.box_window(image.shape, box)], None, self.config.colour_bins)
         return col.similarity(seen, self._target_colours) >= self.config.colour_min_similarity
 
     def _colour_scores(self, region: _SearchRegion, pred: np.ndarray) -> np.ndarray:

@@ -2,7 +2,7 @@
 import pytest
 
 from siamrpnpp_core import TrackerOptions, get_preset, tracker_config
-from siamrpnpp_core.cli import build_parser
+from siamrpnpp_core.cli import build_parser, main
 from siamrpnpp_core.options import tracker_options
 
 TRACKER_COMMANDS = (["track", "v.mp4", "--init", "1,2,3,4"], ["demo"],
@@ -38,6 +38,17 @@ def test_bad_choices_are_refused_by_every_command(command, option, capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args(command + option)
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_colour_options_reach_the_config_and_bad_values_are_an_error(tmp_path, monkeypatch, capsys):
+    args = build_parser().parse_args(TRACKER_COMMANDS[0] + ["--colour-weight", "0", "--colour-min-similarity", "0.4"])
+    config = tracker_options(args).config()
+    assert (config.colour_weight, config.colour_min_similarity) == (0.0, 0.4)
+    assert get_preset("siamrpn_alex_dwxcorr").tracker.colour_weight == 0  # the authors' tracker: off
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--colour-weight", "2", "--video", ""]) == 2
+    assert "colour_weight and colour_min_similarity must be in [0, 1]" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
 
 
 def test_run_overrides_single_values_and_search_reads_lists():

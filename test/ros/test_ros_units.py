@@ -119,6 +119,7 @@ def test_params_file_documents_every_parameter_with_its_default():
     ({"frame_buffer_size": 0}, "frame_buffer_size must be in"),
     ({"reinit_min_score": 1.5}, "reinit_min_score must be in"),
     ({"confidence_low": 2}, r"confidence_low must be in \[-1.0, 1.0\], got 2.0"),
+    ({"colour_weight": 1.5}, r"colour_weight must be in \[-1.0, 1.0\], got 1.5"),
     ({"stale_input_timeout": -1.0}, "stale_input_timeout must be in"),
     ({"max_targets": 1.5}, "max_targets must be of type int, got 1.5"),
     ({"half": 1}, "half must be of type bool"),
@@ -136,6 +137,9 @@ def test_tracker_config_overrides_the_preset():
     assert NodeConfig().tracker_config() == preset.tracker
     config = NodeConfig(long_term=True, confidence_low=0.9, confidence_high=0.95).tracker_config()
     assert (config.long_term, config.confidence_low, config.confidence_high) == (True, 0.9, 0.95)
+    assert (preset.tracker.colour_weight, preset.tracker.colour_min_similarity) == (0.3, 0.6)
+    config = NodeConfig(colour_weight=0, colour_min_similarity=0.5).tracker_config()
+    assert (config.colour_weight, config.colour_min_similarity) == (0.0, 0.5)
     assert NodeConfig(confidence_low=0).confidence_low == 0.0 and type(NodeConfig(confidence_low=0).confidence_low) is float
     assert compressed_topic("/cam/image_raw") == "/cam/image_raw/compressed"
     assert {f.name for f in fields(NodeConfig)} == set(parameter_docs())
