@@ -16,7 +16,7 @@ Interrupted, it resumes (rerun the same command): finished steps are skipped, tr
 last checkpoint.
 
 Usage: ``python training/make_default_model.py [--work DIR] [--threads N] [--epochs E --pairs-per-epoch P]
-[--init-weights FILE --base-lr LR] [--real-videos VIDEO... --real-use N]``.
+[--init-weights FILE --base-lr LR] [--real-videos VIDEO... --real-use N] [--set KEY=VALUE ...] [--run NAME]``.
 """
 from __future__ import annotations
 
@@ -50,8 +50,18 @@ def main(argv=None) -> int:
     p.add_argument("--real-use", type=int, default=-1, help="real tracks drawn per epoch (-1: each once)")
     p.add_argument("--init-weights", help="fine-tune from these weights (e.g. the shipped model) instead of from scratch")
     p.add_argument("--base-lr", type=float, help="override the recipe's peak learning rate (lower to fine-tune)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a training setting of the recipe, e.g. --set thr_low=0.45")
+    p.add_argument("--run", default="run", help="training run folder under --work (several runs share its data)")
     p.add_argument("--output", default=SHIPPED)
     args = p.parse_args(argv)
+    from siamrpnpp_core.training.config import load_config, parse_override
+
+    try:  # a bad --set is refused before any work
+        settings = [parse_override(text) for text in args.set]
+        load_config(CONFIG, overrides=settings)
+    except ValueError as e:
+        p.error(f"--set: {e}")
     held_out = held_out_names()
     for video in args.real_videos:
         if any(name in os.path.basename(video).lower() for name in held_out):
@@ -62,7 +72,6 @@ def main(argv=None) -> int:
     import torch
 
     from siamrpnpp_core.synthetic import SynthConfig, generate
-    from siamrpnpp_core.training.config import load_config
     from siamrpnpp_core.training.prepare import prepare, video_jobs
     from siamrpnpp_core.training.trainer import Trainer
 
@@ -77,7 +86,7 @@ def main(argv=None) -> int:
                  "anno": os.path.join(prepared, "train.json"), "frame_range": 30}]
     if args.real_videos:
         datasets.append(real_dataset(args.real_videos, args.work, args.threads, args.real_use))
-    overrides = {"datasets": datasets, "out_dir": os.path.join(args.work, "run")}
+    overrides = {"datasets": datasets, "out_dir": os.path.join(args.work, args.run)}
     if args.base_lr is not None:
         overrides["base_lr"] = args.base_lr
     if args.init_weights:
@@ -86,7 +95,7 @@ def main(argv=None) -> int:
         overrides["epochs"] = args.epochs
     if args.pairs_per_epoch is not None:
         overrides["pairs_per_epoch"] = args.pairs_per_epoch
-    cfg = load_config(CONFIG, overrides=overrides)
+    cfg = load_config(CONFIG, overrides=[overrides] + settings)
     trainer = Trainer(cfg)
     trainer.run()
     trainer.export(args.output, half=True)

@@ -94,6 +94,7 @@ class TrainConfig:
     pos_num: int = 16
     total_num: int = 64
     neg_num: int = 16
+    hard_neg_num: int = 0  # per positive pair, the highest-scored negative anchors added to the loss (0: off)
     cls_weight: float = 1.0
     loc_weight: float = 1.2
     loss_normalisation: str = PER_REPLICA_SUM
@@ -136,6 +137,8 @@ class TrainConfig:
             raise ValueError("thr_low must not exceed thr_high")
         if self.pos_num > self.total_num:
             raise ValueError("pos_num must not exceed total_num")
+        if self.hard_neg_num < 0:
+            raise ValueError(f"hard_neg_num must be non-negative, got {self.hard_neg_num}")
         if self.checkpoint_interval < 1 or self.keep_checkpoints < 2:
             raise ValueError("checkpoint_interval must be >= 1 and keep_checkpoints >= 2 (a fallback)")
         if self.micro_batch and self.batch_size % self.micro_batch:

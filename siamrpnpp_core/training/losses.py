@@ -6,6 +6,10 @@ by the batch size; ``total = cls_weight * cls + loc_weight * loc``. The means' d
 positives, negatives and pairs) can be given, so that split batches (gradient accumulation or
 several processes) sum to exactly the loss of the whole batch.
 
+With ``hard_negatives`` = k > 0 (online hard-negative mining, not in the authors' recipe), ``cls`` gains
+0.5 * the mean background NLL of each pair's k negative or candidate anchors (labels 0 and
+``targets.HARD_CANDIDATE``) with the highest foreground score.
+
 A class with no anchor adds nothing (the authors' mean over an empty selection is NaN). With
 ``single_anchor="drop"`` (the authors'), a class with exactly one anchor adds nothing either: their
 index list of a single anchor is squeezed to a 0-d tensor, which their code reads as "no selection"
@@ -13,10 +17,13 @@ and answers with 0.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+
+from .targets import HARD_CANDIDATE
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,19 @@ def classification_sums(cls: torch.Tensor, labels: torch.Tensor) -> tuple[torch.
     return pos, neg
 
 
+def hard_negative_sum(cls: torch.Tensor, labels: torch.Tensor, k: int) -> tuple[torch.Tensor, int]:
+    """Summed background NLL of each pair's ``k`` highest-scored anchors labelled 0 or ``HARD_CANDIDATE``,
+    and how many anchors that is (fewer where a pair has fewer such anchors)."""
+    logp = log_probabilities(cls)
+    b = logp.shape[0]
+    candidate = ((labels == 0) | (labels == HARD_CANDIDATE)).view(b, -1)
+    foreground = logp[:, 1].reshape(b, -1).detach().masked_fill(~candidate, -math.inf)
+    top = foreground.topk(min(k, foreground.shape[1]), dim=1)
+    chosen = torch.isfinite(top.values)
+    nll = -logp[:, 0].reshape(b, -1).gather(1, top.indices)
+    return torch.where(chosen, nll, nll.new_zeros(())).sum(), int(chosen.sum())
+
+
 def regression_sum(loc: torch.Tensor, delta: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """Sum over anchors of ``weight * |loc - delta|_1``; loc (B, 4A, S, S), delta (B, 4, A, S, S)."""
     b, c, h, w = loc.shape
@@ -56,9 +76,10 @@ def regression_sum(loc: torch.Tensor, delta: torch.Tensor, weight: torch.Tensor)
 
 def siamrpn_loss(cls: torch.Tensor, loc: torch.Tensor, labels: torch.Tensor, delta: torch.Tensor,
                  weight: torch.Tensor, norm: Normalizer | None = None, cls_weight: float = 1.0,
-                 loc_weight: float = 1.2, single_anchor: str = "drop") -> dict[str, torch.Tensor]:
+                 loc_weight: float = 1.2, single_anchor: str = "drop",
+                 hard_negatives: int = 0) -> dict[str, torch.Tensor]:
     """``{"total", "cls", "loc"}`` for one (part of a) batch; ``norm`` defaults to this batch's counts;
-    ``single_anchor``: ``"drop"`` or ``"count"`` (module docstring)."""
+    ``single_anchor``: ``"drop"`` or ``"count"``; ``hard_negatives``: k of the module docstring."""
     if single_anchor not in ("drop", "count"):
         raise ValueError(f"single_anchor must be 'drop' or 'count', got {single_anchor!r}")
     norm = norm or Normalizer.of(labels)
@@ -67,5 +88,9 @@ def siamrpn_loss(cls: torch.Tensor, loc: torch.Tensor, labels: torch.Tensor, del
     zero = cls.new_zeros((), dtype=torch.float32)
     cls_loss = (0.5 * pos / norm.positives if norm.positives >= least else zero) + \
                (0.5 * neg / norm.negatives if norm.negatives >= least else zero)
+    if hard_negatives > 0:
+        hard, count = hard_negative_sum(cls, labels, hard_negatives)
+        if count:
+            cls_loss = cls_loss + 0.5 * hard / (hard_negatives * norm.pairs)
     loc_loss = regression_sum(loc, delta, weight) / norm.pairs
     return {"total": cls_weight * cls_loss + loc_weight * loc_loss, "cls": cls_loss, "loc": loc_loss}

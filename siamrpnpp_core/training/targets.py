@@ -4,6 +4,11 @@ Positive: IoU with the target > ``thr_high`` (at most ``pos_num``); negative: Io
 ``total_num - pos_num``). For a negative pair (the search crop shows another object) only anchors in the
 7x7 cells around where the template's target would be are negatives (at most ``neg_num``); that window
 follows the authors' rule exactly, including near the border where it holds fewer cells, or none.
+
+With ``hard_neg_num`` > 0 (not in the authors' recipe), the other anchors of a positive pair with IoU
+below ``thr_low`` are labelled ``HARD_CANDIDATE``: the loss adds the ``hard_neg_num`` of them (and of the
+sampled negatives) that the network scores highest, e.g. anchors on a look-alike distractor
+(``losses.hard_negative_sum``).
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from ..config import TrackerConfig
 from ..geometry import anchor_shapes, generate_anchors
 
 NEGATIVE_RADIUS = 3  # cells on each side of the projected centre: a 7x7 window
+HARD_CANDIDATE = -2  # label of a negative anchor not sampled, a candidate hard negative (else ignored, like -1)
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,7 @@ class TargetConfig:
     pos_num: int
     total_num: int
     neg_num: int
+    hard_neg_num: int = 0
 
 
 class AnchorTarget:
@@ -65,8 +72,8 @@ class AnchorTarget:
         return cut[0], cut[1]
 
     def __call__(self, box, negative: bool, rng: np.random.Generator):
-        """``cls (A, S, S)`` int64 (1 positive, 0 negative, -1 ignored), ``delta (4, A, S, S)`` float32
-        and ``delta_weight (A, S, S)`` float32 (1 / number of positives on positives)."""
+        """``cls (A, S, S)`` int64 (1 positive, 0 negative, -1 ignored, or ``HARD_CANDIDATE``), ``delta (4, A,
+        S, S)`` float32 and ``delta_weight (A, S, S)`` float32 (1 / number of positives on positives)."""
         a, s, cfg = self.anchor_num, self.size, self.config
         cls = np.full(a * s * s, -1, dtype=np.int64)
         delta = np.zeros((4, a * s * s), dtype=np.float32)
@@ -85,7 +92,10 @@ class AnchorTarget:
         delta[3] = np.log(th / c[:, 3])
         overlap = iou(self.corners, np.asarray(box, dtype=np.float64), fmt="xyxy")
         pos = _select(np.flatnonzero(overlap > cfg.thr_high), cfg.pos_num, rng)
-        neg = _select(np.flatnonzero(overlap < cfg.thr_low), cfg.total_num - cfg.pos_num, rng)
+        eligible = np.flatnonzero(overlap < cfg.thr_low)
+        neg = _select(eligible, cfg.total_num - cfg.pos_num, rng)
+        if cfg.hard_neg_num > 0:
+            cls[eligible] = HARD_CANDIDATE
         cls[pos] = 1
         weight[pos] = 1.0 / (len(pos) + 1e-6)
         cls[neg] = 0

@@ -78,6 +78,7 @@ def test_yaml_file_with_base_and_nested_overrides(tmp_path):
     ("model: {backbone: vgg}\n", None),
     ("loss_normalisation: mean\n", "loss_normalisation must be one of"),
     ("single_anchor: keep\n", "single_anchor must be one of"),
+    ("hard_neg_num: -1\n", "hard_neg_num must be non-negative"),
 ])
 def test_bad_configs_are_rejected_clearly(tmp_path, text, message):
     path = tmp_path / "bad.yaml"

@@ -111,3 +111,32 @@ def test_single_positive_of_a_split_batch_follows_the_normaliser():
     logp = torch.log_softmax(cls.view(4, 2, 5, 3, 3), dim=1)[:, 0]
     only_negatives = 0.5 * -logp[labels == 0].mean().item()
     assert sum(p["cls"] for p in parts).item() == pytest.approx(only_negatives, rel=1e-5)
+
+
+def test_hard_negatives_add_the_highest_scored_candidates():
+    # one pair, 5 anchors on a 1x1 map: a positive, a sampled negative and three candidates (-2); the two
+    # highest foreground scores among the negative and candidate anchors are anchors 3 and 1
+    fg = torch.tensor([2.0, 1.5, -3.0, 4.0, -1.0])
+    cls = torch.cat([torch.zeros(5), fg]).view(1, 10, 1, 1).requires_grad_(True)
+    labels = torch.tensor([1, 0, -2, -2, -2]).view(1, 5, 1, 1)
+    maps = (torch.zeros(1, 20, 1, 1), labels, torch.zeros(1, 4, 5, 1, 1), torch.zeros(1, 5, 1, 1))
+    plain = siamrpn_loss(cls, *maps, single_anchor="count")
+    hard = siamrpn_loss(cls, *maps, single_anchor="count", hard_negatives=2)
+
+    def background_nll(x):
+        return math.log1p(math.exp(x))  # -log softmax of background logit 0 against foreground x
+
+    expected = 0.5 * (background_nll(4.0) + background_nll(1.5)) / 2
+    assert hard["cls"].item() - plain["cls"].item() == pytest.approx(expected, rel=1e-6)
+    hard["total"].backward()
+    fg_grad = cls.grad.view(1, 2, 5)[0, 1]
+    assert fg_grad[3] > 0 and fg_grad[1] > 0  # pushed to background
+    assert fg_grad[2] == 0 and fg_grad[4] == 0  # candidates not among the two hardest: untouched
+
+
+def test_hard_negatives_off_is_the_authors_loss_and_ignore_candidates():
+    cls, loc, labels, delta, weight = _maps(seed=3)
+    candidates = labels.masked_fill(labels == -1, -2)
+    authors = siamrpn_loss(cls, loc, labels, delta, weight)
+    assert siamrpn_loss(cls, loc, candidates, delta, weight)["total"].item() == authors["total"].item()
+    assert siamrpn_loss(cls, loc, labels, delta, weight, hard_negatives=0)["total"].item() == authors["total"].item()

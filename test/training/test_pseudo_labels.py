@@ -182,4 +182,8 @@ def test_the_default_model_recipe_refuses_held_out_and_missing_videos(tmp_path, 
     with pytest.raises(SystemExit):
         recipe.main(["--work", str(tmp_path / "work"), "--real-videos", str(tmp_path / "street.mp4")])
     assert "no such video" in capsys.readouterr().err
+    for setting, message in (("hard_neg_num=-1", "hard_neg_num must be non-negative"), ("hard_negs=3", "unknown key")):
+        with pytest.raises(SystemExit):
+            recipe.main(["--work", str(tmp_path / "work"), "--set", setting])
+        assert message in capsys.readouterr().err
     assert not (tmp_path / "work").exists(), "refused before any work"

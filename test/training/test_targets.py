@@ -4,10 +4,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from siamrpnpp_core.boxes import cxcywh_to_xyxy
+from siamrpnpp_core.boxes import cxcywh_to_xyxy, iou
 from siamrpnpp_core.geometry import decode_boxes
 from siamrpnpp_core.training.config import TRAIN_PRESETS
-from siamrpnpp_core.training.targets import AnchorTarget
+from siamrpnpp_core.training.targets import HARD_CANDIDATE, AnchorTarget
 
 R50 = TRAIN_PRESETS["siamrpn_r50_l234_dwxcorr"]  # stride 8, ratios .33/.5/1/2/3, scale 8; 255 -> 25x25 map
 TRACKER, CONFIG = R50.tracker(), R50.target_config()
@@ -119,3 +119,22 @@ def test_labels_are_reproducible_from_the_seed(target):
     two = target(box, False, np.random.default_rng(5))
     for a, b in zip(one, two):
         np.testing.assert_array_equal(a, b)
+
+
+def test_hard_negative_candidates_are_the_unsampled_low_overlap_anchors(target):
+    box = (90, 100, 170, 150)
+    plain = target(box, False, np.random.default_rng(5))
+    mining = AnchorTarget(TRACKER, 255, 17, replace(CONFIG, hard_neg_num=16))
+    cls, delta, weight = mining(box, False, np.random.default_rng(5))
+    # the sampled positives and negatives, and the regression targets, are those of the authors' labelling
+    for value in (1, 0):
+        np.testing.assert_array_equal(cls == value, plain[0] == value)
+    np.testing.assert_array_equal(delta, plain[1])
+    np.testing.assert_array_equal(weight, plain[2])
+    # every other anchor below thr_low is a candidate; anchors between the thresholds stay ignored
+    overlap = iou(mining.corners, np.asarray(box, float), fmt="xyxy").reshape(cls.shape)
+    np.testing.assert_array_equal(cls == HARD_CANDIDATE, (overlap < CONFIG.thr_low) & (plain[0] != 0))
+    assert (cls == -1).sum() == ((overlap >= CONFIG.thr_low) & (plain[0] != 1)).sum() > 0
+    # a negative pair is labelled as the authors label it
+    negative = mining(box, True, np.random.default_rng(5))[0]
+    np.testing.assert_array_equal(negative, target(box, True, np.random.default_rng(5))[0])

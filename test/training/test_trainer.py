@@ -300,3 +300,12 @@ def test_amp_modes_are_checked():
         assert autocast_dtype("auto", cpu, frozenset({"avx2", "avx512_bf16"})) == torch.bfloat16
         assert autocast_dtype("auto", cpu, frozenset({"amx_bf16"})) == torch.bfloat16
         assert autocast_dtype("off", cpu, frozenset({"avx512_bf16"})) is None
+
+
+def test_hard_negative_mining_adds_to_the_first_step_loss(prepared, tmp_path, one_thread):
+    """``hard_neg_num``: the same first batch (labelling draws nothing more) gives the same positive and
+    negative terms plus the hardest negatives' term, so a larger classification loss."""
+    rows = [Trainer(tiny_config(prepared, tmp_path / str(k), **RUN, hard_neg_num=k), resume=None,
+                    progress=False).run(max_steps=1) for k in (0, 8)]
+    assert rows[1]["loc_loss"] == pytest.approx(rows[0]["loc_loss"], rel=1e-6)
+    assert rows[1]["cls_loss"] > rows[0]["cls_loss"] + 0.05
