@@ -45,26 +45,24 @@ def log_probabilities(cls: torch.Tensor) -> torch.Tensor:
     return F.log_softmax(cls.float().view(b, 2, c // 2, h, w), dim=1)
 
 
-def classification_sums(cls: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Summed NLL over positive and over negative anchors; ``labels`` (B, A, S, S) in {-1, 0, 1}."""
-    logp = log_probabilities(cls)
+def classification_sums(logp: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Summed NLL over positive and over negative anchors; ``logp`` of :func:`log_probabilities`, ``labels``
+    (B, A, S, S) in {-1, 0, 1} (other values are ignored)."""
     zero = logp.new_zeros(())
     pos = -torch.where(labels == 1, logp[:, 1], zero).sum()
     neg = -torch.where(labels == 0, logp[:, 0], zero).sum()
     return pos, neg
 
 
-def hard_negative_sum(cls: torch.Tensor, labels: torch.Tensor, k: int) -> tuple[torch.Tensor, int]:
-    """Summed background NLL of each pair's ``k`` highest-scored anchors labelled 0 or ``HARD_CANDIDATE``,
-    and how many anchors that is (fewer where a pair has fewer such anchors)."""
-    logp = log_probabilities(cls)
+def hard_negative_sum(logp: torch.Tensor, labels: torch.Tensor, k: int) -> torch.Tensor:
+    """Summed background NLL of each pair's ``k`` highest-scored anchors labelled 0 or ``HARD_CANDIDATE``
+    (all of them where a pair has fewer); ``logp`` of :func:`log_probabilities`."""
     b = logp.shape[0]
     candidate = ((labels == 0) | (labels == HARD_CANDIDATE)).view(b, -1)
     foreground = logp[:, 1].reshape(b, -1).detach().masked_fill(~candidate, -math.inf)
     top = foreground.topk(min(k, foreground.shape[1]), dim=1)
-    chosen = torch.isfinite(top.values)
     nll = -logp[:, 0].reshape(b, -1).gather(1, top.indices)
-    return torch.where(chosen, nll, nll.new_zeros(())).sum(), int(chosen.sum())
+    return torch.where(torch.isfinite(top.values), nll, nll.new_zeros(())).sum()
 
 
 def regression_sum(loc: torch.Tensor, delta: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -84,13 +82,12 @@ def siamrpn_loss(cls: torch.Tensor, loc: torch.Tensor, labels: torch.Tensor, del
         raise ValueError(f"single_anchor must be 'drop' or 'count', got {single_anchor!r}")
     norm = norm or Normalizer.of(labels)
     least = 2 if single_anchor == "drop" else 1
-    pos, neg = classification_sums(cls, labels)
+    logp = log_probabilities(cls)
+    pos, neg = classification_sums(logp, labels)
     zero = cls.new_zeros((), dtype=torch.float32)
     cls_loss = (0.5 * pos / norm.positives if norm.positives >= least else zero) + \
                (0.5 * neg / norm.negatives if norm.negatives >= least else zero)
     if hard_negatives > 0:
-        hard, count = hard_negative_sum(cls, labels, hard_negatives)
-        if count:
-            cls_loss = cls_loss + 0.5 * hard / (hard_negatives * norm.pairs)
+        cls_loss = cls_loss + 0.5 * hard_negative_sum(logp, labels, hard_negatives) / (hard_negatives * norm.pairs)
     loc_loss = regression_sum(loc, delta, weight) / norm.pairs
     return {"total": cls_weight * cls_loss + loc_weight * loc_loss, "cls": cls_loss, "loc": loc_loss}
