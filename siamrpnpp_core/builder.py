@@ -19,19 +19,28 @@ from .tracker import SiamRPNTracker
 log = logging.getLogger(__name__)
 
 RANDOM_INIT_SEED = 0
-# Demonstration weights of DEFAULT_PRESET, trained on synthetic sequences (training/make_default_model.py).
-DEFAULT_WEIGHTS = "siamrpn_alex_synthetic.safetensors"
-
-
-def default_weights_path() -> str | None:
-    """Path of the shipped demonstration weights, or None if the package lacks them."""
-    path = resources.files("siamrpnpp_core") / "data" / DEFAULT_WEIGHTS
-    return str(path) if path.is_file() else None
+# Shipped demonstration weights (trained without labelled video, training/make_default_model.py), by the
+# preset whose network they fit; every preset with the same network uses them.
+SHIPPED_WEIGHTS = {
+    "siamrpn_mobilev2_l5": "siamrpn_mobilev2_l5_synthetic.safetensors",
+    "siamrpn_alex_dwxcorr": "siamrpn_alex_synthetic.safetensors",
+}
 
 
 def shipped_weights_for(preset: str | Preset) -> str | None:
-    """The shipped demonstration weights if ``preset``'s network is the default preset's, else None."""
-    return default_weights_path() if get_preset(preset).model == get_preset(DEFAULT_PRESET).model else None
+    """Path of the shipped demonstration weights for ``preset``'s network, or None (none shipped, or the
+    package lacks the file)."""
+    model = get_preset(preset).model
+    for owner, name in SHIPPED_WEIGHTS.items():
+        path = resources.files("siamrpnpp_core") / "data" / name
+        if get_preset(owner).model == model and path.is_file():
+            return str(path)
+    return None
+
+
+def default_weights_path() -> str | None:
+    """Path of the default preset's shipped weights, or None if the package lacks them."""
+    return shipped_weights_for(DEFAULT_PRESET)
 
 
 def build_model(preset: str | Preset = DEFAULT_PRESET, *, weights: str | os.PathLike | None = None,

@@ -118,6 +118,12 @@ _ALEX = ModelConfig(backbone="alexnet", used_layers=(5,), neck_in_channels=(256,
 _MOBILEV2 = ModelConfig(backbone="mobilenetv2", used_layers=(3, 5, 7), neck_in_channels=(44, 134, 448),
                         weighted_fusion=False, width_mult=1.4)
 
+# MobileNetV2 width 1.0 to layer 5 only (stride 8, 96 channels) and a 128-channel head: the light model
+# that starts from ImageNet weights (siamrpnpp_core.model.imagenet).
+_MOBILEV2_L5 = ModelConfig(backbone="mobilenetv2", used_layers=(5,), neck_in_channels=(96,), neck_out_channels=(128,),
+                           weighted_fusion=False, width_mult=1.0)
+
+_MOBILEV2_L5_TRACKER = TrackerConfig(penalty_k=0.04, window_influence=0.4, lr=0.5)  # pysot's MobileNetV2 values
 _ALEX_TRACKER = TrackerConfig(penalty_k=0.16, window_influence=0.40, lr=0.30, instance_size=287, base_size=0)
 
 PRESETS: dict[str, Preset] = {
@@ -167,13 +173,26 @@ PRESETS: dict[str, Preset] = {
             TrackerConfig(penalty_k=0.04, window_influence=0.4, lr=0.5),
             "MobileNetV2 (width 1.4) layers 3/5/7, unweighted fusion (light model for embedded GPUs)",
         ),
+        Preset(
+            "siamrpn_mobilev2_l5",
+            _MOBILEV2_L5,
+            _MOBILEV2_L5_TRACKER,
+            "MobileNetV2 (width 1.0, ImageNet-initialised) to layer 5, one 128-channel depthwise RPN "
+            "(a light model for CPUs)",
+        ),
+        Preset(
+            "siamrpn_mobilev2_l5_colour",
+            _MOBILEV2_L5,
+            replace(_MOBILEV2_L5_TRACKER, colour_weight=0.2, colour_min_similarity=0.5),
+            "siamrpn_mobilev2_l5 plus the colour model of the target; the default, set for the shipped weights",
+        ),
     )
 }
 
 
 # The preset used when none is named: its network (and every preset's with the same one) has shipped
-# demonstration weights (see builder.DEFAULT_WEIGHTS); its colour settings were chosen for them.
-DEFAULT_PRESET = "siamrpn_alex_colour"
+# demonstration weights (see builder.SHIPPED_WEIGHTS); its colour settings were chosen for them.
+DEFAULT_PRESET = "siamrpn_mobilev2_l5_colour"
 
 
 def get_preset(name: str | Preset) -> Preset:

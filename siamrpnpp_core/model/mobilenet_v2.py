@@ -2,7 +2,8 @@
 
 ``layer0`` is a 3x3 stride-2 unpadded conv + BN + ReLU6; ``layer1``..``layer7`` are inverted-residual
 stages. A stage's first block halves its dilation when the previous stage's differs; depthwise
-padding is ``2 - stride`` or the dilation. Module names match the pysot model-zoo keys.
+padding is ``2 - stride`` or the dilation. Only the stages up to the last used one are built. Module
+names match the pysot model-zoo keys.
 """
 from __future__ import annotations
 
@@ -47,8 +48,9 @@ class MobileNetV2(nn.Module):
         channels = mobilenet_channels(width_mult)
         self.layer0 = nn.Sequential(nn.Conv2d(3, channels[0], 3, 2, 0, bias=False), nn.BatchNorm2d(channels[0]),
                                     nn.ReLU6(inplace=True))
+        self.depth = max(self.used_layers)
         cin, last_dilation = channels[0], 1
-        for index, (t, _, n, s, d) in enumerate(SETTINGS, start=1):
+        for index, (t, _, n, s, d) in enumerate(SETTINGS[:self.depth], start=1):
             cout = channels[index]
             first_dilation = d if d == last_dilation else max(d // 2, 1)
             blocks = [InvertedResidual(cin, cout, s, t, first_dilation)]
@@ -61,7 +63,7 @@ class MobileNetV2(nn.Module):
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         outputs = []
-        for index in range(8):
+        for index in range(self.depth + 1):
             x = getattr(self, f"layer{index}")(x)
             outputs.append(x)
         return [outputs[i] for i in self.used_layers]

@@ -95,6 +95,7 @@ class TrainConfig:
     total_num: int = 64
     neg_num: int = 16
     hard_neg_num: int = 0  # per positive pair, the highest-scored negative anchors added to the loss (0: off)
+    hard_neg_weight: float = 0.5  # the hard negatives' mean NLL enters the cls loss with this factor
     cls_weight: float = 1.0
     loc_weight: float = 1.2
     loss_normalisation: str = PER_REPLICA_SUM
@@ -139,6 +140,8 @@ class TrainConfig:
             raise ValueError("pos_num must not exceed total_num")
         if self.hard_neg_num < 0:
             raise ValueError(f"hard_neg_num must be non-negative, got {self.hard_neg_num}")
+        if self.hard_neg_weight < 0:
+            raise ValueError(f"hard_neg_weight must be non-negative, got {self.hard_neg_weight}")
         if self.checkpoint_interval < 1 or self.keep_checkpoints < 2:
             raise ValueError("checkpoint_interval must be >= 1 and keep_checkpoints >= 2 (a fallback)")
         if self.micro_batch and self.batch_size % self.micro_batch:
@@ -189,6 +192,7 @@ TRAIN_PRESETS: dict[str, TrainConfig] = {
                                     backbone_train_layers=("layer2", "layer3", "layer4", "layer5")),
     "siamrpn_mobilev2_l234_dwxcorr": replace(_R50, preset="siamrpn_mobilev2_l234_dwxcorr",
                                              backbone_train_layers=tuple(f"layer{i}" for i in range(2, 8))),
+    "siamrpn_mobilev2_l5": replace(_R50, preset="siamrpn_mobilev2_l5", backbone_train_layers=("layer4", "layer5")),
 }
 
 

@@ -7,7 +7,7 @@ positives, negatives and pairs) can be given, so that split batches (gradient ac
 several processes) sum to exactly the loss of the whole batch.
 
 With ``hard_negatives`` = k > 0 (online hard-negative mining, not in the authors' recipe), ``cls`` gains
-0.5 * the mean background NLL of each pair's k negative or candidate anchors (labels 0 and
+``hard_weight`` (0.5 by default) * the mean background NLL of each pair's k negative or candidate anchors (labels 0 and
 ``targets.HARD_CANDIDATE``) with the highest foreground score.
 
 A class with no anchor adds nothing (the authors' mean over an empty selection is NaN). With
@@ -75,9 +75,10 @@ def regression_sum(loc: torch.Tensor, delta: torch.Tensor, weight: torch.Tensor)
 def siamrpn_loss(cls: torch.Tensor, loc: torch.Tensor, labels: torch.Tensor, delta: torch.Tensor,
                  weight: torch.Tensor, norm: Normalizer | None = None, cls_weight: float = 1.0,
                  loc_weight: float = 1.2, single_anchor: str = "drop",
-                 hard_negatives: int = 0) -> dict[str, torch.Tensor]:
+                 hard_negatives: int = 0, hard_weight: float = 0.5) -> dict[str, torch.Tensor]:
     """``{"total", "cls", "loc"}`` for one (part of a) batch; ``norm`` defaults to this batch's counts;
-    ``single_anchor``: ``"drop"`` or ``"count"``; ``hard_negatives``: k of the module docstring."""
+    ``single_anchor``: ``"drop"`` or ``"count"``; ``hard_negatives``, ``hard_weight``: k and its factor of
+    the module docstring."""
     if single_anchor not in ("drop", "count"):
         raise ValueError(f"single_anchor must be 'drop' or 'count', got {single_anchor!r}")
     norm = norm or Normalizer.of(labels)
@@ -88,6 +89,7 @@ def siamrpn_loss(cls: torch.Tensor, loc: torch.Tensor, labels: torch.Tensor, del
     cls_loss = (0.5 * pos / norm.positives if norm.positives >= least else zero) + \
                (0.5 * neg / norm.negatives if norm.negatives >= least else zero)
     if hard_negatives > 0:
-        cls_loss = cls_loss + 0.5 * hard_negative_sum(logp, labels, hard_negatives) / (hard_negatives * norm.pairs)
+        hard = hard_negative_sum(logp, labels, hard_negatives)
+        cls_loss = cls_loss + hard_weight * hard / (hard_negatives * norm.pairs)
     loc_loss = regression_sum(loc, delta, weight) / norm.pairs
     return {"total": cls_weight * cls_loss + loc_weight * loc_loss, "cls": cls_loss, "loc": loc_loss}

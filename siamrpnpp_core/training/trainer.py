@@ -279,7 +279,8 @@ class Trainer:
                     cls, loc = net(batch["template"], batch["search"])
                 out = siamrpn_loss(cls, loc, batch["label_cls"], batch["label_loc"], batch["label_loc_weight"],
                                    Normalizer.of(labels[j]) if per_replica else norm, self.cfg.cls_weight,
-                                   self.cfg.loc_weight, self.cfg.single_anchor, self.cfg.hard_neg_num)
+                                   self.cfg.loc_weight, self.cfg.single_anchor, self.cfg.hard_neg_num,
+                                   self.cfg.hard_neg_weight)
                 # DDP averages over the processes: times world, the step's gradient is the sum over micro-batches
                 self.scaler.scale(out["total"] * self.world).backward()
             sums += torch.tensor([float(out[k].detach()) for k in ("total", "cls", "loc")], dtype=torch.float64)

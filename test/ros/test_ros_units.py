@@ -137,9 +137,9 @@ def test_tracker_config_overrides_the_preset():
     assert NodeConfig().tracker_config() == preset.tracker
     config = NodeConfig(long_term=True, confidence_low=0.9, confidence_high=0.95).tracker_config()
     assert (config.long_term, config.confidence_low, config.confidence_high) == (True, 0.9, 0.95)
-    assert (preset.tracker.colour_weight, preset.tracker.colour_min_similarity) == (0.3, 0.6)
-    config = NodeConfig(colour_weight=0, colour_min_similarity=0.5).tracker_config()
-    assert (config.colour_weight, config.colour_min_similarity) == (0.0, 0.5)
+    assert (preset.tracker.colour_weight, preset.tracker.colour_min_similarity) == (0.2, 0.5)
+    config = NodeConfig(colour_weight=0, colour_min_similarity=0.4).tracker_config()
+    assert (config.colour_weight, config.colour_min_similarity) == (0.0, 0.4)
     assert NodeConfig(confidence_low=0).confidence_low == 0.0 and type(NodeConfig(confidence_low=0).confidence_low) is float
     assert compressed_topic("/cam/image_raw") == "/cam/image_raw/compressed"
     assert {f.name for f in fields(NodeConfig)} == set(parameter_docs())

@@ -79,6 +79,7 @@ def test_yaml_file_with_base_and_nested_overrides(tmp_path):
     ("loss_normalisation: mean\n", "loss_normalisation must be one of"),
     ("single_anchor: keep\n", "single_anchor must be one of"),
     ("hard_neg_num: -1\n", "hard_neg_num must be non-negative"),
+    ("hard_neg_weight: -0.1\n", "hard_neg_weight must be non-negative"),
 ])
 def test_bad_configs_are_rejected_clearly(tmp_path, text, message):
     path = tmp_path / "bad.yaml"
@@ -92,7 +93,7 @@ def test_shipped_config_files_load():
 
     folder = Path(__file__).resolve().parents[2] / "training" / "configs"
     names = sorted(p.name for p in folder.glob("*.yaml"))
-    assert "siamrpn_r50_l234_dwxcorr.yaml" in names and "default_synthetic.yaml" in names
+    assert {"siamrpn_r50_l234_dwxcorr.yaml", "default_synthetic.yaml", "default_mobilenet.yaml"} <= set(names)
     for path in folder.glob("*.yaml"):
         cfg = load_config(path)
         assert cfg.datasets and cfg.batch_size % (cfg.micro_batch or cfg.batch_size) == 0

