@@ -27,15 +27,19 @@ SHIPPED_WEIGHTS = {
 }
 
 
+def shipped_weights_name(preset: str | Preset) -> str | None:
+    """File name (in ``siamrpnpp_core/data``) of the demonstration weights of ``preset``'s network, or None
+    when none are shipped for it."""
+    model = get_preset(preset).model
+    return next((name for owner, name in SHIPPED_WEIGHTS.items() if get_preset(owner).model == model), None)
+
+
 def shipped_weights_for(preset: str | Preset) -> str | None:
     """Path of the shipped demonstration weights for ``preset``'s network, or None (none shipped, or the
     package lacks the file)."""
-    model = get_preset(preset).model
-    for owner, name in SHIPPED_WEIGHTS.items():
-        path = resources.files("siamrpnpp_core") / "data" / name
-        if get_preset(owner).model == model and path.is_file():
-            return str(path)
-    return None
+    name = shipped_weights_name(preset)
+    path = resources.files("siamrpnpp_core") / "data" / name if name else None
+    return str(path) if path is not None and path.is_file() else None
 
 
 def default_weights_path() -> str | None:

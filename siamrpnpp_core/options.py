@@ -53,7 +53,8 @@ def add_model_options(p: argparse.ArgumentParser, default_preset: str = DEFAULT_
     p.add_argument("--preset", default=default_preset, choices=sorted(PRESETS),
                    help=f"network and hyperparameters (default {default_preset}; see `siamrpnpp presets`)")
     p.add_argument("--weights", help="pysot/mmtracking .pth or .safetensors (default: the shipped demonstration "
-                                     "weights for the AlexNet presets, seeded random weights for the others)")
+                                     "weights for the siamrpn_mobilev2_l5* and AlexNet presets, seeded random weights "
+                                     "for the others)")
     p.add_argument("--random-weights", action="store_true", dest="random_init",
                    help="seeded random weights, for any preset (demos and tests: tracks nothing meaningful)")
 

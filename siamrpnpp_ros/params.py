@@ -20,7 +20,8 @@ class NodeConfig:
 
     preset: str = _param(DEFAULT_PRESET, "Core preset: network and tracker hyperparameters.")
     weights: str = _param("", "Checkpoint file (pysot .pth, mmtracking .pth or .safetensors); empty = the "
-                              "core's default: the shipped demonstration weights for the AlexNet presets, "
+                              "core's default: the shipped demonstration weights for the siamrpn_mobilev2_l5* "
+                              "and AlexNet presets, "
                               "seeded random weights for the others (demos and tests only).")
     random_weights: bool = _param(False, "Seeded random weights for any preset (demos and tests only; "
                                          "weights must then be empty).")

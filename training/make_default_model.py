@@ -113,15 +113,13 @@ def main(argv=None) -> int:
 
 
 def shipped_file(preset: str) -> str:
-    """Where the package ships the weights of ``preset``'s network."""
-    from siamrpnpp_core.builder import SHIPPED_WEIGHTS
-    from siamrpnpp_core.config import get_preset
+    """Where this checkout ships the weights of ``preset``'s network."""
+    from siamrpnpp_core.builder import shipped_weights_name
 
-    model = get_preset(preset).model
-    names = [name for owner, name in SHIPPED_WEIGHTS.items() if get_preset(owner).model == model]
-    if not names:
+    name = shipped_weights_name(preset)
+    if name is None:
         raise SystemExit(f"no shipped file for {preset}'s network: pass --output")
-    return os.path.join(ROOT, "siamrpnpp_core", "data", names[0])
+    return os.path.join(ROOT, "siamrpnpp_core", "data", name)
 
 
 def held_out_names() -> set[str]:

@@ -7,8 +7,8 @@ positives, negatives and pairs) can be given, so that split batches (gradient ac
 several processes) sum to exactly the loss of the whole batch.
 
 With ``hard_negatives`` = k > 0 (online hard-negative mining, not in the authors' recipe), ``cls`` gains
-``hard_weight`` (0.5 by default) * the mean background NLL of each pair's k negative or candidate anchors (labels 0 and
-``targets.HARD_CANDIDATE``) with the highest foreground score.
+``hard_weight`` (0.5 by default) * the mean background NLL of each pair's k negative or candidate anchors
+(labels 0 and ``targets.HARD_CANDIDATE``) with the highest foreground score.
 
 A class with no anchor adds nothing (the authors' mean over an empty selection is NaN). With
 ``single_anchor="drop"`` (the authors'), a class with exactly one anchor adds nothing either: their
