@@ -7,8 +7,10 @@ back. Ground truth is the visible part of the target's pixel box. Written in one
 layouts (``otb``, ``uav123``, ``lasot``, ``got10k``, ``vot``) with a fixed seed: same inputs, same files.
 
 For training, ``distractors`` adds look-alikes (the target's texture, recoloured and resized) that circle
-the target and cross it, passing behind it (DaSiamRPN's remedy for jumps to similar objects), and
-``tall`` makes some targets upright.
+the target and cross it, passing behind it (DaSiamRPN's remedy for jumps to similar objects),
+``tall`` makes some targets upright, and ``shaped`` makes some targets (with their look-alikes) irregular
+blobs without a frame that fill their box's extent, the background showing at its corners, as around a
+real object.
 """
 from __future__ import annotations
 
@@ -39,15 +41,20 @@ class SynthConfig:
     seed: int = 0
     layout: str = "lasot"
     distractors: int = 0  # look-alikes of the target (its texture, recoloured) moving around and across it
-    tall: float = 0.0  # probability that a sequence's target is upright (height 1.6-2.8 x width), like a person
+    tall: float = 0.0  # probability that a sequence's target is upright, like a person
+    tall_aspect: tuple[float, float] = (1.6, 2.8)  # range of an upright target's height / width
+    shaped: float = 0.0  # probability that a sequence's target is a frameless blob (see ``shape_mask``)
 
     def __post_init__(self):
         if self.layout not in LAYOUTS:
             raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {self.layout!r}")
         if self.num_sequences < 1 or self.length < 8:
             raise ValueError("need at least 1 sequence of at least 8 frames")
-        if self.distractors < 0 or not 0 <= self.tall <= 1:
-            raise ValueError("distractors must be >= 0 and tall a probability in [0, 1]")
+        if self.distractors < 0 or not 0 <= self.tall <= 1 or not 0 <= self.shaped <= 1:
+            raise ValueError("distractors must be >= 0, and tall and shaped probabilities in [0, 1]")
+        if not 1 <= self.tall_aspect[0] <= self.tall_aspect[1]:
+            raise ValueError(f"tall_aspect must be a range LOW <= HIGH of heights / widths >= 1, "
+                             f"got {self.tall_aspect}")
         if min(self.size) < 64:
             raise ValueError(f"frames must be at least 64x64 pixels, got {self.size}")
 
@@ -109,8 +116,8 @@ def _pick(rng, groups) -> np.ndarray:
     return group[rng.integers(len(group))]
 
 
-def _texture(rng, groups, side=96) -> np.ndarray:
-    """A textured square cut from a photograph, with a coloured frame."""
+def _texture(rng, groups, side=96) -> tuple[np.ndarray, tuple[int, int, int]]:
+    """A textured square cut from a photograph, and a colour for its frame (see ``_framed``)."""
     for _ in range(20):
         image = _pick(rng, groups)
         h, w = image.shape[:2]
@@ -119,21 +126,49 @@ def _texture(rng, groups, side=96) -> np.ndarray:
         patch = image[y:y + s, x:x + s].copy()
         if patch.std() > 35:
             break
-    color = tuple(int(c) for c in rng.integers(0, 256, 3))
+    return patch, tuple(int(c) for c in rng.integers(0, 256, 3))
+
+
+def _framed(patch: np.ndarray, color) -> np.ndarray:
+    """``patch`` with a frame of ``color`` drawn along its border."""
+    s = patch.shape[0]
     cv2.rectangle(patch, (0, 0), (s - 1, s - 1), color, max(2, s // 24))
     return patch
 
 
-def _paste(frame, patch, x, y, w, h):
-    """Draw ``patch`` resized to ``w x h`` with its corner at integer ``(x, y)``, clipped to the frame."""
+def shape_mask(rng, side: int = 64) -> np.ndarray:
+    """A random blob's soft mask (float32 ``side x side``, 1 inside) that reaches all four edges.
+
+    A superellipse (exponent 1.5-4: from diamond-like to boxy) whose radius wobbles with the angle, cut to
+    its own extent: a box drawn around the blob is the whole mask, and the mask's corners are empty.
+    """
+    grid = np.linspace(-1.3, 1.3, 4 * side)
+    x, y = np.meshgrid(grid, grid)
+    power = rng.uniform(1.5, 4.0)
+    radius = (np.abs(x) ** power + np.abs(y) ** power) ** (1 / power)
+    angle = np.arctan2(y, x)
+    wobble = 1 + sum(rng.uniform(0, 0.12) * np.sin(k * angle + rng.uniform(0, 2 * np.pi)) for k in (2, 3, 5))
+    inside = (radius <= wobble).astype(np.float32)
+    rows, cols = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
+    inside = inside[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    return np.clip(cv2.resize(inside, (side, side), interpolation=cv2.INTER_AREA), 0, 1)
+
+
+def _paste(frame, patch, x, y, w, h, mask=None):
+    """Draw ``patch`` resized to ``w x h`` with its corner at integer ``(x, y)``, clipped to the frame;
+    through ``mask`` (float, 1 = patch) when given."""
     if w < 1 or h < 1:
         return
     H, W = frame.shape[:2]
     x1, y1, x2, y2 = max(x, 0), max(y, 0), min(x + w, W), min(y + h, H)
     if x2 <= x1 or y2 <= y1:
         return
-    resized = cv2.resize(patch, (w, h), interpolation=cv2.INTER_LINEAR)
-    frame[y1:y2, x1:x2] = resized[y1 - y:y2 - y, x1 - x:x2 - x]
+    resized = cv2.resize(patch, (w, h), interpolation=cv2.INTER_LINEAR)[y1 - y:y2 - y, x1 - x:x2 - x]
+    if mask is None:
+        frame[y1:y2, x1:x2] = resized
+        return
+    alpha = cv2.resize(mask, (w, h), interpolation=cv2.INTER_LINEAR)[y1 - y:y2 - y, x1 - x:x2 - x, None]
+    frame[y1:y2, x1:x2] = (alpha * resized + (1 - alpha) * frame[y1:y2, x1:x2]).round().astype(np.uint8)
 
 
 def _area(x1, y1, x2, y2):
@@ -213,14 +248,19 @@ def render_sequence(rng, images, cfg: SynthConfig, event: str) -> SynthSequence:
     bh, bw = background.shape[:2]
     origin = np.array([rng.uniform(0, bw - W), rng.uniform(0, bh - H)])
     pan = rng.uniform(-1.5, 1.5, 2)
-    target, cover_patch = _texture(rng, images), _texture(rng, images)
+    texture, frame_colour = _texture(rng, images)
+    cover_patch = _framed(*_texture(rng, images))
     centre, size, fast, occluder = _trajectory(rng, cfg, event)
-    lookalikes = []
-    if cfg.distractors or cfg.tall:  # a separate stream: the benchmark's sequences stay as they were
+    lookalikes, mask = [], None
+    if cfg.distractors or cfg.tall or cfg.shaped:  # a separate stream: the benchmark's sequences stay as they were
         extra = np.random.default_rng(rng.integers(2 ** 32))
         if extra.random() < cfg.tall:
-            stretch = np.sqrt(extra.uniform(1.6, 2.8))
+            stretch = np.sqrt(extra.uniform(*cfg.tall_aspect))
             size = size * [1 / stretch, stretch]
+        if cfg.shaped and extra.random() < cfg.shaped:
+            mask = shape_mask(extra)
+    target = texture if mask is not None else _framed(texture, frame_colour)
+    if cfg.distractors:
         lookalikes = [_lookalike(extra, target, centre, size, cfg) for _ in range(cfg.distractors)]
     frames, boxes = [], np.zeros((n, 4))
     ratio, oov, full_occ, occluded, cut = (np.zeros(n), *(np.zeros(n, int) for _ in range(4)))
@@ -229,10 +269,10 @@ def render_sequence(rng, images, cfg: SynthConfig, event: str) -> SynthSequence:
         frame = background[oy:oy + H, ox:ox + W].copy()
         for patch, path, scale in lookalikes:  # behind the target: its box stays wholly visible
             dw, dh = max(int(round(size[k, 0] * scale)), 4), max(int(round(size[k, 1] * scale)), 4)
-            _paste(frame, patch, int(round(path[k, 0] - dw / 2)), int(round(path[k, 1] - dh / 2)), dw, dh)
+            _paste(frame, patch, int(round(path[k, 0] - dw / 2)), int(round(path[k, 1] - dh / 2)), dw, dh, mask)
         w, h = max(int(round(size[k, 0])), 4), max(int(round(size[k, 1])), 4)
         x, y = int(round(centre[k, 0] - w / 2)), int(round(centre[k, 1] - h / 2))
-        _paste(frame, target, x, y, w, h)
+        _paste(frame, target, x, y, w, h, mask)
         x1, y1, x2, y2 = max(x, 0), max(y, 0), min(x + w, W), min(y + h, H)
         inside = _area(x1, y1, x2, y2)
         hidden = 0

@@ -2,7 +2,7 @@
 
 1. generate synthetic training sequences (siamrpnpp_core.synthetic, seeds disjoint from the benchmark's):
    textured targets over photographs, each with look-alike distractors circling and crossing it, half of
-   the targets upright like people,
+   the targets upright like people (``--tall``, ``--tall-aspect``), some frameless blobs (``--shaped``),
 2. ``siamrpnpp prepare lasot`` them into 511x511 crops,
 3. train the recipe (``--config``; the default model's is ``training/configs/default_mobilenet.yaml``, the
    earlier AlexNet model's ``default_synthetic.yaml``), bfloat16 autocast on CPUs with bf16 units; a
@@ -47,6 +47,9 @@ def main(argv=None) -> int:
     p.add_argument("--length", type=int, default=60)
     p.add_argument("--distractors", type=int, default=2, help="look-alikes per sequence")
     p.add_argument("--tall", type=float, default=0.5, help="share of upright targets")
+    p.add_argument("--tall-aspect", type=float, nargs=2, default=(1.6, 2.8), metavar=("LOW", "HIGH"),
+                   help="range of an upright target's height / width")
+    p.add_argument("--shaped", type=float, default=0.0, help="share of frameless blob targets (synthetic.shape_mask)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--epochs", type=int, help="override the recipe's epochs (a shorter run on a slow machine)")
     p.add_argument("--pairs-per-epoch", type=int, help="override the recipe's pairs per epoch")
@@ -86,7 +89,8 @@ def main(argv=None) -> int:
     raw, prepared = os.path.join(args.work, "raw"), os.path.join(args.work, "synthetic")
     if not os.path.isfile(os.path.join(raw, "synthetic.json")):
         generate(raw, SynthConfig(num_sequences=args.sequences, length=args.length, seed=TRAIN_SEED, layout="lasot",
-                                  distractors=args.distractors, tall=args.tall))
+                                  distractors=args.distractors, tall=args.tall, tall_aspect=tuple(args.tall_aspect),
+                                  shaped=args.shaped))
     if not os.path.isfile(os.path.join(prepared, "train.json")):
         print(prepare(video_jobs("lasot", raw), prepared, workers=args.threads))
     datasets = [{"name": "synthetic", "root": os.path.join(prepared, "crop511"),

@@ -113,6 +113,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--distractors", type=int, default=0, help="look-alikes of the target per sequence")
     p.add_argument("--tall", type=float, default=0.0, help="share of upright (person-like) targets")
+    p.add_argument("--shaped", type=float, default=0.0,
+                   help="share of frameless blob targets, background at the box corners")
     p.add_argument("--backgrounds", help="folder of photographs (default: the opencv-doc example images)")
     p.set_defaults(func=cmd_synth)
     return parser
@@ -219,7 +221,7 @@ def cmd_synth(args) -> int:
     except ValueError:
         raise ValueError(f"--size must be WIDTHxHEIGHT, got {args.size!r}") from None
     cfg = SynthConfig(args.num_sequences, args.length, (width, height), args.seed, args.layout,
-                      distractors=args.distractors, tall=args.tall)
+                      distractors=args.distractors, tall=args.tall, shaped=args.shaped)
     name = generate(args.out, cfg, args.backgrounds)
     print(f"wrote {cfg.num_sequences} sequences of {cfg.length} frames ({args.layout} layout) to {args.out}; "
           f"evaluate with: siamrpnpp eval run --dataset {name} --root {args.out}")

@@ -116,8 +116,51 @@ def test_tall_targets_are_upright():
         seq = render_sequence(np.random.default_rng([0, k]), images, cfg, "fast_motion")
         w, h = seq.boxes[0][2:]
         assert h / w > 1.4, (w, h)
+    slim = SynthConfig(num_sequences=1, length=10, size=(200, 200), tall=1.0, tall_aspect=(3.5, 4.0))
+    for k in range(3):
+        seq = render_sequence(np.random.default_rng([0, k]), images, slim, "fast_motion")
+        w, h = seq.boxes[0][2:]
+        assert h / w > 2.8, (w, h)
+    with pytest.raises(ValueError, match="tall_aspect must be a range"):
+        SynthConfig(tall_aspect=(2.0, 1.5))
     with pytest.raises(ValueError, match="distractors must be >= 0"):
         SynthConfig(distractors=-1)
+
+
+def test_shape_mask_fills_its_extent_and_leaves_the_corners_empty():
+    from siamrpnpp_core.synthetic import shape_mask
+
+    for k in range(20):
+        mask = shape_mask(np.random.default_rng(k), side=64)
+        assert mask.shape == (64, 64) and mask.dtype == np.float32
+        assert 0 <= mask.min() and mask.max() <= 1
+        for edge in (mask[0], mask[-1], mask[:, 0], mask[:, -1]):  # the blob reaches every side of its box
+            assert edge.max() > 0.3, k
+        assert max(mask[0, 0], mask[0, -1], mask[-1, 0], mask[-1, -1]) < 0.5, k
+        assert 0.55 < mask.mean() < 0.97, (k, mask.mean())  # a blob, neither a sliver nor the whole box
+    np.testing.assert_array_equal(shape_mask(np.random.default_rng(3)), shape_mask(np.random.default_rng(3)))
+
+
+def test_shaped_targets_show_the_background_at_their_box_corners(backgrounds):
+    from siamrpnpp_core.synthetic import render_sequence
+
+    images = load_backgrounds(backgrounds)
+    framed = render_sequence(np.random.default_rng([0, 2]), images, SynthConfig(size=(160, 120), length=12),
+                             "fast_motion")
+    blob = render_sequence(np.random.default_rng([0, 2]), images, SynthConfig(size=(160, 120), length=12, shaped=1.0),
+                           "fast_motion")
+    np.testing.assert_array_equal(blob.boxes, framed.boxes)  # the same target path and box
+    for k in range(12):
+        x, y, w, h = (int(v) for v in blob.boxes[k])
+        a, b = framed.frames[k].astype(int), blob.frames[k].astype(int)
+        outside = np.ones(a.shape[:2], bool)
+        outside[y:y + h, x:x + w] = False
+        np.testing.assert_array_equal(a[outside], b[outside])  # nothing changes around the target
+        cy, cx = y + h // 2, x + w // 2
+        np.testing.assert_allclose(b[cy - 1:cy + 2, cx - 1:cx + 2], a[cy - 1:cy + 2, cx - 1:cx + 2], atol=1)
+        corners = [(y, x), (y, x + w - 1), (y + h - 1, x), (y + h - 1, x + w - 1)]
+        # the framed target's border colour is gone from the corners: the background shows there
+        assert sum(np.abs(a[r, c] - b[r, c]).sum() > 30 for r, c in corners) >= 3, k
 
 
 def test_synth_command_takes_distractors_and_tall_targets(tmp_path, backgrounds):
@@ -125,9 +168,9 @@ def test_synth_command_takes_distractors_and_tall_targets(tmp_path, backgrounds)
 
     out = tmp_path / "busy"
     assert main(["eval", "synth", "--out", str(out), "--num-sequences", "2", "--length", "8", "--size", "160x120",
-                 "--distractors", "2", "--tall", "1", "--backgrounds", backgrounds]) == 0
+                 "--distractors", "2", "--tall", "1", "--shaped", "0.5", "--backgrounds", backgrounds]) == 0
     meta = (out / "synthetic.json").read_text()
-    assert '"distractors": 2' in meta and '"tall": 1.0' in meta
+    assert '"distractors": 2' in meta and '"tall": 1.0' in meta and '"shaped": 0.5' in meta
     gt = np.loadtxt(out / "synth" / "synth-1" / "groundtruth.txt", delimiter=",")
     assert gt[0, 3] > 1.4 * gt[0, 2]
 
@@ -135,8 +178,10 @@ def test_synth_command_takes_distractors_and_tall_targets(tmp_path, backgrounds)
 def test_bad_distractor_settings_are_refused(tmp_path, capsys):
     from siamrpnpp_core.cli import main
 
-    with pytest.raises(ValueError, match="tall a probability in"):
+    with pytest.raises(ValueError, match="tall and shaped probabilities in"):
         SynthConfig(tall=1.5)
+    with pytest.raises(ValueError, match="tall and shaped probabilities in"):
+        SynthConfig(shaped=-0.1)
     assert main(["eval", "synth", "--out", str(tmp_path / "s"), "--distractors", "-1"]) == 2
     assert "distractors must be >= 0" in capsys.readouterr().err
     assert not (tmp_path / "s").exists()
