@@ -78,19 +78,28 @@ def main(argv=None) -> int:
             p.error(f"{video}: the demo clip's source and the held-out benchmark videos stay out of training")
         if not os.path.isfile(video):
             p.error(f"{video}: no such video")
+    from siamrpnpp_core.synthetic import SynthConfig, generate
+
+    try:
+        synth = SynthConfig(num_sequences=args.sequences, length=args.length, seed=TRAIN_SEED, layout="lasot",
+                            distractors=args.distractors, tall=args.tall, tall_aspect=tuple(args.tall_aspect),
+                            shaped=args.shaped)
+    except ValueError as e:
+        p.error(str(e))
+    raw, prepared = os.path.join(args.work, "raw"), os.path.join(args.work, "synthetic")
+    made = synthetic_config_in(raw)
+    if made is not None and made != as_json(asdict(synth)):
+        p.error(f"{raw} holds synthetic sequences made with other settings ({made}): pass another --work, "
+                "or delete its raw/ and synthetic/ folders to make them anew")
 
     import torch
 
-    from siamrpnpp_core.synthetic import SynthConfig, generate
     from siamrpnpp_core.training.prepare import prepare, video_jobs
     from siamrpnpp_core.training.trainer import Trainer
 
     torch.set_num_threads(args.threads)
-    raw, prepared = os.path.join(args.work, "raw"), os.path.join(args.work, "synthetic")
-    if not os.path.isfile(os.path.join(raw, "synthetic.json")):
-        generate(raw, SynthConfig(num_sequences=args.sequences, length=args.length, seed=TRAIN_SEED, layout="lasot",
-                                  distractors=args.distractors, tall=args.tall, tall_aspect=tuple(args.tall_aspect),
-                                  shaped=args.shaped))
+    if made is None:
+        generate(raw, synth)
     if not os.path.isfile(os.path.join(prepared, "train.json")):
         print(prepare(video_jobs("lasot", raw), prepared, workers=args.threads))
     datasets = [{"name": "synthetic", "root": os.path.join(prepared, "crop511"),
@@ -168,6 +177,23 @@ def imagenet_mobilenet(work: str, depth: int) -> str:
     backbone = {f"backbone.{k}": v for k, v in mobilenet_v2_from_imagenet(state, depth).items()}
     save_safetensors(backbone, out, PYSOT, source=f"{IMAGENET_WHEEL[0]}:{IMAGENET_WHEEL[2]}")
     return out
+
+
+def as_json(value):
+    """``value`` as JSON reads it back (tuples become lists)."""
+    return json.loads(json.dumps(value))
+
+
+def synthetic_config_in(raw: str) -> dict | None:
+    """The settings the synthetic sequences in ``raw`` were made with (None: none made yet); settings that
+    an older version did not record take their defaults."""
+    from siamrpnpp_core.synthetic import SynthConfig
+
+    path = os.path.join(raw, "synthetic.json")
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        return {**as_json(asdict(SynthConfig())), **json.load(f)["config"]}
 
 
 def real_dataset(videos: list[str], work: str, threads: int, num_use: int) -> dict:

